@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { migrate, migrationStatus } from '../../db/migrate.js';
+
+export function registerMigrate(program: Command, ctx: CliContext): void {
+  program
+    .command('migrate')
+    .description("create or update crm-mail's tables (and the CRM tables it relies on, only when missing)")
+    .option('--status', 'list applied and pending migrations, change nothing')
+    .option('--dry-run', 'show what would be applied, change nothing')
+    .option('--no-backup', 'skip the online backup taken before applying')
+    .addHelpText('after', '\nExamples:\n  $ crm-mail migrate --db ./data/crm.db\n  $ crm-mail migrate --status --json\n  $ crm-mail migrate --dry-run')
+    .action(async (options: { status?: boolean; dryRun?: boolean; backup: boolean }) => {
+      const db = ctx.db({ migrated: false });
+      const out = ctx.out;
+      if (options.status) {
+        const statuses = migrationStatus(db);
+        if (out.json) return out.data(statuses);
+        for (const status of statuses) out.line(`${status.state.padEnd(8)} ${status.name}${status.appliedAt ? `  (${status.appliedAt})` : ''}`);
+        return;
+      }
+      const result = await migrate(db, { dbPath: ctx.dbPath, backup: options.backup, dryRun: Boolean(options.dryRun) });
+      if (out.json) return out.data({ database: ctx.dbPath, dryRun: Boolean(options.dryRun), ...result });
+      if (result.backupPath) out.line(`backup: ${result.backupPath}`);
+      if (options.dryRun) {
+        out.line(result.pending.length === 0 ? 'nothing to apply' : `would apply: ${result.pending.join(', ')}`);
+      } else if (result.applied.length === 0) {
+        out.line(`${ctx.dbPath}: up to date, nothing to apply`);
+      } else {
+        for (const name of result.applied) out.line(`applied ${name}`);
+      }
+    });
+}

@@ -1,0 +1,64 @@
+/**
+ * What every command gets: the global options, the configuration (loaded once, after --env-file),
+ * the output, and the database opened on demand.
+ */
+import { resolve } from 'node:path';
+import { loadConfig, loadEnvFile, type Config } from '../config.js';
+import { IntegrationDisabledError } from '../errors.js';
+import { openDatabase, type Db, type OpenOptions } from '../db/open.js';
+import { assertMigrated } from '../db/migrate.js';
+import { Output } from './output.js';
+
+export interface GlobalOptions {
+  db?: string;
+  envFile?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export class CliContext {
+  private configValue?: Readonly<Config>;
+  private dbValue?: Db;
+  private globals: GlobalOptions = {};
+  out: Output = new Output({ json: false, quiet: false, verbose: false });
+  exitCode = 0;
+
+  constructor(readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  /** Called before each action with the parsed global options. */
+  init(globals: GlobalOptions): void {
+    this.globals = globals;
+    if (globals.envFile) loadEnvFile(globals.envFile, this.env);
+    this.out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), verbose: Boolean(globals.verbose) });
+  }
+
+  get config(): Readonly<Config> {
+    this.configValue ??= loadConfig(this.env);
+    return this.configValue;
+  }
+
+  /** --db, else CRM_DB_PATH, else ./data/crm.db. */
+  get dbPath(): string {
+    return resolve(this.globals.db ?? this.config.dbPath);
+  }
+
+  /** Opens the CRM file; `migrated` (default) refuses a database whose migrations are not applied. */
+  db(options: OpenOptions & { migrated?: boolean } = {}): Db {
+    if (!this.dbValue) {
+      this.dbValue = openDatabase(this.dbPath, options);
+      if (options.migrated ?? true) assertMigrated(this.dbValue);
+    }
+    return this.dbValue;
+  }
+
+  /** Commands that talk to Gmail call this first: with the integration off they refuse (exit 3). */
+  requireGmail(command: string): void {
+    if (!this.config.integrationEnabled) throw new IntegrationDisabledError(command);
+  }
+
+  close(): void {
+    this.dbValue?.close();
+    this.dbValue = undefined;
+  }
+}

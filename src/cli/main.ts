@@ -1,0 +1,74 @@
+/**
+ * The crm-mail program: global options, one module per command, and the single place where an
+ * error becomes a message and an exit code. Command modules import their heavy dependencies
+ * lazily inside their actions, so `--help` and `status` start fast.
+ */
+import { Command, CommanderError } from 'commander';
+import { CrmMailError, EXIT } from '../errors.js';
+import { CliContext, type GlobalOptions } from './context.js';
+import { registerCommands } from './commands/index.js';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command();
+  program
+    .name('crm-mail')
+    .description("Capture the firm's Google Workspace mail into the CRM, link it to investors, and review drafted activity notes.")
+    .option('--db <path>', 'CRM SQLite file (default: $CRM_DB_PATH, else ./data/crm.db)')
+    .option('--env-file <path>', 'load KEY=VALUE settings from this file before reading the configuration')
+    .option('--json', 'machine-readable output (one JSON document on stdout)')
+    .option('-q, --quiet', 'print errors only')
+    .option('-v, --verbose', 'print details on stderr')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ crm-mail migrate --db ./data/crm.db
+  $ crm-mail --env-file .env.prod sync
+  $ crm-mail review --as jane@firm.com
+
+Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 Gmail integration off, 4 auth,
+5 rate limit or Gmail unavailable, 7 not found, 8 conflict (already decided), 9 permanent error.`,
+    );
+  program.hook('preAction', (_root, action) => {
+    ctx.init(action.optsWithGlobals() as GlobalOptions);
+  });
+  registerCommands(program, ctx);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (the bin sets process.exitCode from it). */
+export async function main(argv: string[], ctx: CliContext = new CliContext()): Promise<number> {
+  const program = buildProgram(ctx);
+  program.exitOverride();
+  for (const command of program.commands) exitOverrideDeep(command);
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (error) {
+    return reportError(error, ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+function exitOverrideDeep(command: Command): void {
+  command.exitOverride();
+  for (const child of command.commands) exitOverrideDeep(child);
+}
+
+function reportError(error: unknown, ctx: CliContext): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof CrmMailError) {
+    if (ctx.out.json) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
+    process.stderr.write(`crm-mail: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`crm-mail: unexpected error: ${message}\n`);
+  if (ctx.out.verbose && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
+  return EXIT.failure;
+}

@@ -1,0 +1,81 @@
+/**
+ * How a command speaks: tables and progress on a terminal, one JSON document with --json, plain
+ * lines under cron (not a TTY), nothing but errors with --quiet.
+ */
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  isTTY?: boolean;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+// CSI/OSC/other escape sequences and C0/C1 controls except newline and tab: text from an email
+// must never be interpreted by the terminal.
+const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Makes untrusted text inert for a terminal (escape sequences and control characters removed). */
+export function inert(text: string | null | undefined): string {
+  if (text === null || text === undefined) return '';
+  return text.replace(ESCAPES, '');
+}
+
+/** Inert and on one line. */
+export function inertLine(text: string | null | undefined): string {
+  return inert(text).replace(/[\r\n\t]+/g, ' ');
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly isTTY: boolean;
+  private readonly stdout: NodeJS.WritableStream;
+  private readonly stderr: NodeJS.WritableStream;
+
+  constructor(options: OutputOptions) {
+    this.json = options.json;
+    this.quiet = options.quiet;
+    this.verbose = options.verbose;
+    this.stdout = options.stdout ?? process.stdout;
+    this.stderr = options.stderr ?? process.stderr;
+    this.isTTY = options.isTTY ?? Boolean((this.stdout as { isTTY?: boolean }).isTTY);
+  }
+
+  /** Human text on stdout; suppressed by --json and --quiet. */
+  line(text = ''): void {
+    if (this.json || this.quiet) return;
+    this.stdout.write(text + '\n');
+  }
+
+  /** Detail shown only with --verbose, on stderr so it never mixes into --json output. */
+  debug(text: string): void {
+    if (this.verbose) this.stderr.write(text + '\n');
+  }
+
+  /** A notice for the human that must not pollute stdout (progress, hints). */
+  info(text: string): void {
+    if (this.quiet) return;
+    this.stderr.write(text + '\n');
+  }
+
+  warn(text: string): void {
+    this.stderr.write(`warning: ${text}\n`);
+  }
+
+  error(text: string): void {
+    this.stderr.write(`error: ${text}\n`);
+  }
+
+  /** The one machine-readable document of a --json run. */
+  data(value: unknown): void {
+    this.stdout.write(JSON.stringify(value, null, this.isTTY ? 2 : undefined) + '\n');
+  }
+
+  /** Raw write to stdout (already formatted text such as a rendered table). */
+  write(text: string): void {
+    if (this.json || this.quiet) return;
+    this.stdout.write(text);
+  }
+}
