@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm ci` (prepare) or `npm run build`.
+// The launcher. Prefer bin/crm-mail (the package's bin), which protects --env-file from Node 20's
+// own option parser; a leading `--` from it is dropped here.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -10,5 +11,6 @@ if (!existsSync(entry)) {
   process.stderr.write('crm-mail is not built yet: run `npm run build` in ' + root + '\n');
   process.exit(1);
 }
+const argv = process.argv[2] === '--' ? [...process.argv.slice(0, 2), ...process.argv.slice(3)] : process.argv;
 const { main } = await import(pathToFileURL(entry).href);
-process.exitCode = await main(process.argv);
+process.exitCode = await main(argv);

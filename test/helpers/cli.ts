@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BIN = join(PROJECT_ROOT, 'bin', 'crm-mail.js');
+/** The package's bin: a shell wrapper that keeps Node 20 from taking --env-file for itself. */
+export const BIN = join(PROJECT_ROOT, 'bin', 'crm-mail');
 
 export interface CliResult {
   code: number;
@@ -17,7 +18,7 @@ export interface CliResult {
  */
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(BIN, args, {
       cwd: options.cwd ?? PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

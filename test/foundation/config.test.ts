@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, parseEnvFile } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const SECRET = 'c2VjcmV0LWtleS0zMi1ieXRlcy1sb25nLWFhYWFhYWE='; // base64 of 32 bytes
+const CLIENT_SECRET = 'GOCSPX-very-secret-value';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      integrationEnabled: false,
+      authMethod: 'dwd',
+      syncIntervalMin: 15,
+      backfillPageSize: 500,
+      maxAttachmentMb: 50,
+      attachConcurrency: 4,
+      rateUnitsPerSec: 150,
+      retryMax: 5,
+      historyStaleDays: 5,
+      dbPath: './data/crm.db',
+      attachmentsDir: 'data/email_attachments',
+      capture: 'matched',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(loadConfig({ CRM_GMAIL_SECRET_KEY: SECRET }).secretKey?.length).toBe(32);
+  });
+
+  const bad: Array<[string, string, RegExp]> = [
+    ['CRM_GMAIL_INTEGRATION_ENABLED', 'maybe', /true or false/],
+    ['CRM_GMAIL_AUTH_METHOD', 'password', /one of dwd, oauth/],
+    ['CRM_GMAIL_SYNC_INTERVAL_MIN', '0', /whole number from 1 to 1440/],
+    ['CRM_GMAIL_BACKFILL_PAGE_SIZE', '501', /from 1 to 500/],
+    ['CRM_GMAIL_MAX_ATTACHMENT_MB', 'big', /whole number/],
+    ['CRM_GMAIL_ATTACH_CONCURRENCY', '-1', /whole number/],
+    ['CRM_GMAIL_RATE_UNITS_SEC', '1.5', /whole number/],
+    ['CRM_GMAIL_RETRY_MAX', '99', /from 0 to 20/],
+    ['CRM_GMAIL_HISTORY_STALE_DAYS', 'x', /whole number/],
+    ['CRM_GMAIL_WORKSPACE_DOMAIN', 'not a domain', /domain name/],
+    ['CRM_GMAIL_API_ROOT', 'ftp://x', /http/],
+    ['CRM_GMAIL_TOKEN_URL', 'nope', /http/],
+    ['CRM_GMAIL_OAUTH_REDIRECT_URI', 'nope', /http/],
+    ['CRM_MAIL_DRAFTER', 'gpt', /one of llama, rule/],
+    ['CRM_GMAIL_CAPTURE', 'some', /one of matched, all/],
+  ];
+  for (const [name, value, allowed] of bad) {
+    it(`rejects ${name}=${value} with a message naming it, and exit code 2`, async () => {
+      expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ [name]: value })).toThrow(allowed);
+      const result = await runCli(['config'], { env: { [name]: value } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(name);
+      expect(result.stderr).toContain(JSON.stringify(value));
+      expect(result.stdout).toBe('');
+    });
+  }
+
+  it('masks a bad secret key in the error', async () => {
+    const result = await runCli(['config'], { env: { CRM_GMAIL_SECRET_KEY: 'short-but-secret' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('CRM_GMAIL_SECRET_KEY');
+    expect(result.stderr).toContain('32 random bytes');
+    expect(result.stderr + result.stdout).not.toContain('short-but-secret');
+  });
+
+  it('requires a model for the llama drafter', () => {
+    expect(() => loadConfig({ CRM_MAIL_DRAFTER: 'llama' })).toThrow(/needs CRM_MAIL_MODEL/);
+  });
+
+  it('prints the effective configuration with secrets masked, from an --env-file', async () => {
+    const dir = tempDir();
+    const envFile = join(dir, '.env.beta');
+    writeFileSync(
+      envFile,
+      [
+        '# beta rollout',
+        'CRM_GMAIL_INTEGRATION_ENABLED=true',
+        'export CRM_GMAIL_WORKSPACE_DOMAIN=northwind.vc',
+        `CRM_GMAIL_OAUTH_CLIENT_SECRET="${CLIENT_SECRET}"`,
+        `CRM_GMAIL_SECRET_KEY=${SECRET}`,
+        'CRM_GMAIL_RATE_UNITS_SEC=200  # below Gmail\'s 250',
+      ].join('\n'),
+    );
+    const result = await runCli(['--env-file', envFile, 'config', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const shown = JSON.parse(result.stdout) as { integrationEnabled: boolean; variables: Array<{ name: string; value: string; source: string }> };
+    const byName = Object.fromEntries(shown.variables.map((v) => [v.name, v]));
+    expect(shown.integrationEnabled).toBe(true);
+    expect(byName.CRM_GMAIL_WORKSPACE_DOMAIN).toMatchObject({ value: 'northwind.vc', source: 'env' });
+    expect(byName.CRM_GMAIL_RATE_UNITS_SEC).toMatchObject({ value: '200', source: 'env' });
+    expect(byName.CRM_GMAIL_BACKFILL_PAGE_SIZE).toMatchObject({ value: '500', source: 'default' });
+    expect(byName.CRM_GMAIL_SECRET_KEY!.value).toBe('********');
+    expect(result.stdout).not.toContain(CLIENT_SECRET);
+    expect(result.stdout).not.toContain(SECRET);
+
+    const human = await runCli(['--env-file', envFile, 'config']);
+    expect(human.stdout).toContain('CRM_GMAIL_RATE_UNITS_SEC');
+    expect(human.stdout).not.toContain(CLIENT_SECRET);
+  });
+
+  it('reports an unreadable --env-file and a malformed line', async () => {
+    const missing = await runCli(['--env-file', '/nonexistent/.env', 'config']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read --env-file /nonexistent/.env');
+    expect(() => parseEnvFile('GOOD=1\nthis is not an assignment', '.env.x')).toThrow(/\.env\.x line 2 is not KEY=VALUE/);
+  });
+
+  it('keeps a variable set in the environment over the file', async () => {
+    const dir = tempDir();
+    const envFile = join(dir, '.env');
+    writeFileSync(envFile, 'CRM_GMAIL_RETRY_MAX=3\n');
+    const result = await runCli(['--env-file', envFile, 'config', '--json'], { env: { CRM_GMAIL_RETRY_MAX: '7' } });
+    const shown = JSON.parse(result.stdout) as { variables: Array<{ name: string; value: string }> };
+    expect(shown.variables.find((v) => v.name === 'CRM_GMAIL_RETRY_MAX')?.value).toBe('7');
+  });
+});
