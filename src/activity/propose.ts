@@ -1,0 +1,227 @@
+/**
+ * The propose step: select logical messages matched to investors after the cutoff, draft one
+ * line for each (message, investor) pair, and queue it as a PENDING proposal. Nothing here writes
+ * an investor's notes; a partner decides in `crm-mail review`.
+ *
+ * Bounded per run (`limit`), idempotent (a second run finds nothing new) and safe to run twice at
+ * once: the unique (message_key, investor_id) key, not a check, keeps one proposal per pair.
+ */
+import { availableParallelism } from 'node:os';
+import type { Config } from '../config.js';
+import { ConfigError, UsageError } from '../errors.js';
+import type { Db } from '../db/open.js';
+import { nowIso } from '../db/open.js';
+import {
+  countCandidates,
+  insertProposal,
+  loadSourceEmail,
+  selectCandidates,
+  usersByAddress,
+  type SourceEmail,
+} from '../db/proposals.js';
+import { resolveCutoff } from './cutoff.js';
+import type { Draft, DraftInput, Drafter, DrafterKind } from './drafter.js';
+import { buildNoteLine, noteDate, type NoteDirection } from './noteLine.js';
+import { RuleDrafter } from './ruleDrafter.js';
+import { newPartOfBody } from './text.js';
+
+export interface ProposeOptions {
+  /** Candidates handled per run; default 50. */
+  limit?: number;
+  /** Draft and report, write nothing (not even the first-run cutoff). */
+  dryRun?: boolean;
+  drafter?: DrafterKind;
+  /** Move the cutoff (needs force). */
+  since?: string;
+  force?: boolean;
+  now?: Date;
+}
+
+export interface ProposeResult {
+  cutoff: string;
+  cutoffWasSet: boolean;
+  /** Candidates taken up by this run (at most the limit). */
+  candidates: number;
+  proposed: number;
+  /** Candidates another run proposed first (the unique key refused this run's insert). */
+  skippedExisting: number;
+  /** Candidates left for later runs. */
+  remaining: number;
+  /** Candidates whose drafting failed; they stay candidates for the next run. */
+  failed: number;
+  drafter: string;
+  model?: string;
+  /** Model load time (llama drafter only). */
+  loadMs?: number;
+  durationMs: number;
+  tokensIn?: number;
+  tokensOut?: number;
+  /** The drafted lines, in a dry run. */
+  preview?: Array<{ messageKey: string; investorId: number; note: string }>;
+}
+
+export const DEFAULT_LIMIT = 50;
+
+export const NO_DRAFTER_MESSAGE =
+  'no drafter is configured, so no activity notes can be drafted. To draft with a local model, set CRM_MAIL_MODEL ' +
+  'to the path of a GGUF model file (a small instruct model, e.g. 1-3B parameters at Q4_K_M; optionally ' +
+  'CRM_MAIL_MODEL_THREADS). For firms without a model yet, choose the rule drafter explicitly: ' +
+  'CRM_MAIL_DRAFTER=rule, or crm-mail propose --drafter rule.';
+
+/** Which drafter a run uses: the explicit choice, else llama when a model is set, else a ConfigError. */
+export function resolveDrafterKind(config: Pick<Config, 'drafter' | 'modelPath'>, requested?: DrafterKind): DrafterKind {
+  const kind = requested ?? config.drafter ?? (config.modelPath ? 'llama' : undefined);
+  if (kind === undefined) throw new ConfigError(NO_DRAFTER_MESSAGE);
+  if (kind === 'llama' && !config.modelPath) {
+    throw new ConfigError('the llama drafter needs CRM_MAIL_MODEL, the path of a GGUF model file (or use --drafter rule).');
+  }
+  return kind;
+}
+
+export async function openDrafter(kind: DrafterKind, config: Pick<Config, 'modelPath' | 'modelThreads'>, log?: (line: string) => void): Promise<Drafter & { loadMs?: number }> {
+  if (kind === 'rule') return new RuleDrafter();
+  const { LlamaDrafter } = await import('./llamaDrafter.js');
+  return LlamaDrafter.open({ modelPath: config.modelPath!, threads: config.modelThreads ?? availableParallelism(), log });
+}
+
+interface Address {
+  address: string;
+  name?: string;
+}
+
+function parseAddresses(json: string | null): Address[] {
+  if (!json) return [];
+  try {
+    const value = JSON.parse(json) as unknown;
+    if (!Array.isArray(value)) return [];
+    return value
+      .filter((item): item is { address: unknown; name?: unknown } => typeof item === 'object' && item !== null)
+      .filter((item) => typeof item.address === 'string' && item.address !== '')
+      .map((item) => ({ address: String(item.address).toLowerCase(), name: typeof item.name === 'string' && item.name.trim() !== '' ? item.name : undefined }));
+  } catch {
+    return [];
+  }
+}
+
+function shown(address: Address): string {
+  return address.name ? `${address.name} <${address.address}>` : address.address;
+}
+
+/** Who the line names: the firm's partners on the message and the investor's contacts. */
+export function describePeople(db: Db, source: SourceEmail): { partners: string[]; contacts: string[] } {
+  const from: Address[] = source.fromAddress ? [{ address: source.fromAddress.toLowerCase(), name: source.fromName ?? undefined }] : [];
+  const participants = [...from, ...parseAddresses(source.toJson), ...parseAddresses(source.ccJson)];
+  const users = usersByAddress(
+    db,
+    participants.map((item) => item.address),
+  );
+  const partners: string[] = [];
+  for (const participant of participants) {
+    const user = users.get(participant.address);
+    const name = user ? (user.name ?? user.email) : undefined;
+    if (name && !partners.includes(name)) partners.push(name);
+  }
+  const nameOf = new Map<string, string>();
+  for (const participant of participants) if (participant.name && !nameOf.has(participant.address)) nameOf.set(participant.address, participant.name);
+  const contacts = source.matchedAddresses.map((address) => nameOf.get(address) ?? address);
+  return { partners: partners.length > 0 ? partners : source.mailboxOwners, contacts: contacts.length > 0 ? contacts : [source.investorName] };
+}
+
+function draftInput(source: SourceEmail, direction: NoteDirection, dateMs: number): DraftInput {
+  const from: Address = { address: source.fromAddress ?? '', name: source.fromName ?? undefined };
+  return {
+    direction,
+    subject: source.subject ?? '',
+    from: shown(from),
+    to: parseAddresses(source.toJson).map(shown),
+    cc: parseAddresses(source.ccJson).map(shown),
+    date: noteDate(dateMs),
+    newText: newPartOfBody(source.bodyText ?? source.snippet ?? ''),
+  };
+}
+
+function positiveLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1 (got ${limit}).`);
+  return limit;
+}
+
+export async function runPropose(db: Db, config: Config, options: ProposeOptions, log: (line: string) => void = () => undefined): Promise<ProposeResult> {
+  const started = performance.now();
+  const limit = positiveLimit(options.limit);
+  // Refuse before touching anything: a misconfigured run changes nothing, not even the cutoff.
+  const kind = resolveDrafterKind(config, options.drafter);
+  const cutoff = resolveCutoff(db, { since: options.since, force: options.force, dryRun: options.dryRun, now: options.now ?? new Date() }, log);
+
+  const total = countCandidates(db, cutoff.cutoffMs);
+  const keys = selectCandidates(db, cutoff.cutoffMs, limit);
+  const result: ProposeResult = {
+    cutoff: cutoff.cutoff,
+    cutoffWasSet: cutoff.cutoffWasSet,
+    candidates: keys.length,
+    proposed: 0,
+    skippedExisting: 0,
+    remaining: Math.max(0, total - keys.length),
+    failed: 0,
+    drafter: kind,
+    durationMs: 0,
+    preview: options.dryRun ? [] : undefined,
+  };
+  if (keys.length === 0) {
+    result.durationMs = performance.now() - started;
+    return result;
+  }
+
+  // The model is loaded only when there is work, so a quiet cron run stays fast.
+  const drafter = await openDrafter(kind, config, log);
+  result.model = drafter.model;
+  result.loadMs = drafter.loadMs;
+  let tokensIn = 0;
+  let tokensOut = 0;
+  try {
+    for (const key of keys) {
+      const source = loadSourceEmail(db, key.messageKey, key.investorId);
+      if (!source || (source.direction !== 'sent' && source.direction !== 'received')) continue;
+      const direction: NoteDirection = source.direction;
+      let draft: Draft;
+      try {
+        draft = await drafter.draft(draftInput(source, direction, key.dateMs));
+        tokensIn += draft.tokensIn ?? 0;
+        tokensOut += draft.tokensOut ?? 0;
+      } catch (error) {
+        result.failed++;
+        log(`drafting failed for message ${source.rfcMessageId ?? key.messageKey} (investor ${key.investorId}): ${(error as Error).message}`);
+        continue;
+      }
+      const people = describePeople(db, source);
+      const note = buildNoteLine({ dateMs: key.dateMs, direction, partners: people.partners, contacts: people.contacts, summary: draft.summary });
+      if (options.dryRun) {
+        result.preview!.push({ messageKey: key.messageKey, investorId: key.investorId, note });
+        continue;
+      }
+      const created = insertProposal(db, {
+        messageKey: key.messageKey,
+        emailId: source.emailId,
+        investorId: key.investorId,
+        direction,
+        messageDateMs: key.dateMs,
+        draftedNote: note,
+        drafter: kind,
+        model: drafter.model ?? null,
+        tokensIn: draft.tokensIn ?? null,
+        tokensOut: draft.tokensOut ?? null,
+        createdAt: nowIso(),
+      });
+      if (created) result.proposed++;
+      else result.skippedExisting++;
+    }
+  } finally {
+    await drafter.close();
+  }
+  if (kind === 'llama') {
+    result.tokensIn = tokensIn;
+    result.tokensOut = tokensOut;
+  }
+  result.durationMs = performance.now() - started;
+  return result;
+}

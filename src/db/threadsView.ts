@@ -1,0 +1,281 @@
+/**
+ * Read queries behind `crm-mail threads` and `crm-mail thread <id>`: conversations as the partners
+ * see them. A thread absorbed by another (merged_into) is shown as part of the one that absorbed
+ * it, and the copies of one logical message in several mailboxes count once.
+ */
+import type { Db } from './open.js';
+
+/** Every thread mapped to the thread that finally absorbed it (itself when never merged). */
+const ROOTS = `
+  WITH RECURSIVE roots(id, root) AS (
+    SELECT id, id FROM email_threads WHERE merged_into IS NULL
+    UNION ALL
+    SELECT t.id, r.root FROM email_threads t JOIN roots r ON t.merged_into = r.id
+  )`;
+
+export interface InvestorRef {
+  id: number;
+  name: string;
+}
+
+/** `--investor NAME|ID`: an id, else the exact name (any case), else every name containing it. */
+export function findInvestors(db: Db, term: string): InvestorRef[] {
+  const trimmed = term.trim();
+  if (/^\d+$/.test(trimmed)) {
+    return db.prepare('SELECT id, name FROM investors WHERE id = ?').all(Number(trimmed)) as InvestorRef[];
+  }
+  const exact = db.prepare('SELECT id, name FROM investors WHERE lower(name) = lower(?) ORDER BY id').all(trimmed) as InvestorRef[];
+  if (exact.length > 0) return exact;
+  const pattern = `%${trimmed.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+  return db.prepare("SELECT id, name FROM investors WHERE name LIKE ? ESCAPE '\\' ORDER BY name, id").all(pattern) as InvestorRef[];
+}
+
+export interface ThreadFilter {
+  /** Only threads that involve one of these investors. */
+  investorIds?: readonly number[];
+  /** Only threads with a message at or after this time (epoch ms, Gmail internalDate). */
+  sinceMs?: number;
+  /** Include threads matched to no investor (with CRM_GMAIL_CAPTURE=all they exist). */
+  includeUnmatched?: boolean;
+  limit?: number;
+}
+
+export interface Person {
+  address: string;
+  name: string | null;
+}
+
+export interface ThreadSummary {
+  id: number;
+  subject: string | null;
+  messages: number;
+  firstMessageMs: number;
+  lastMessageMs: number;
+  investors: InvestorRef[];
+  /** The firm's people whose mailboxes hold a copy. */
+  partners: Person[];
+  /** Everyone else on the conversation (senders and recipients outside the enrolled mailboxes). */
+  participants: Person[];
+}
+
+interface SummaryRow {
+  id: number;
+  subject: string | null;
+  first_subject: string | null;
+  messages: number;
+  first_ms: number;
+  last_ms: number;
+}
+
+export function countThreads(db: Db, filter: ThreadFilter): number {
+  const { where, params } = filterSql(filter);
+  const row = db.prepare(`${ROOTS} SELECT count(*) AS n FROM (SELECT r.root FROM emails e JOIN roots r ON r.id = e.thread_id GROUP BY r.root ${where})`).get(params) as { n: number };
+  return row.n;
+}
+
+/** Conversations, most recent activity first. */
+export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
+  const { where, params } = filterSql(filter);
+  const rows = db
+    .prepare(
+      `${ROOTS}
+       SELECT r.root AS id,
+              (SELECT subject FROM email_threads WHERE id = r.root) AS subject,
+              (SELECT e2.subject FROM emails e2 JOIN roots r2 ON r2.id = e2.thread_id
+                WHERE r2.root = r.root ORDER BY e2.internal_date_ms, e2.id LIMIT 1) AS first_subject,
+              count(DISTINCT e.message_key) AS messages,
+              min(e.internal_date_ms) AS first_ms,
+              max(e.internal_date_ms) AS last_ms
+         FROM emails e JOIN roots r ON r.id = e.thread_id
+        GROUP BY r.root
+        ${where}
+        ORDER BY last_ms DESC, r.root DESC
+        LIMIT @limit`,
+    )
+    .all({ ...params, limit: filter.limit ?? -1 }) as SummaryRow[];
+  const ids = JSON.stringify(rows.map((row) => row.id));
+  const investors = groupByThread(
+    db
+      .prepare(
+        `${ROOTS}
+         SELECT DISTINCT r.root AS thread, i.id, i.name
+           FROM emails e JOIN roots r ON r.id = e.thread_id
+           JOIN json_each(?) j ON j.value = r.root
+           JOIN email_investor_matches m ON m.email_id = e.id
+           JOIN investors i ON i.id = m.investor_id
+          ORDER BY i.name, i.id`,
+      )
+      .all(ids) as Array<InvestorRef & { thread: number }>,
+    (row) => ({ id: row.id, name: row.name }),
+  );
+  const partners = groupByThread(
+    db
+      .prepare(
+        `${ROOTS}
+         SELECT r.root AS thread, a.email AS address, u.name AS name
+           FROM emails e JOIN roots r ON r.id = e.thread_id
+           JOIN json_each(?) j ON j.value = r.root
+           JOIN email_accounts a ON a.id = e.account_id
+           LEFT JOIN users u ON u.id = a.user_id
+          GROUP BY r.root, a.id
+          ORDER BY a.email`,
+      )
+      .all(ids) as Array<Person & { thread: number }>,
+    (row) => ({ address: row.address, name: row.name }),
+  );
+  const participants = groupByThread(
+    db
+      .prepare(
+        `${ROOTS}
+         SELECT r.root AS thread, p.address AS address, max(p.name) AS name
+           FROM emails e JOIN roots r ON r.id = e.thread_id
+           JOIN json_each(?) j ON j.value = r.root
+           JOIN email_participants p ON p.email_id = e.id
+          WHERE p.address NOT IN (SELECT email FROM email_accounts)
+          GROUP BY r.root, p.address
+          ORDER BY min(e.internal_date_ms), p.address`,
+      )
+      .all(ids) as Array<Person & { thread: number }>,
+    (row) => ({ address: row.address, name: row.name }),
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    subject: row.subject ?? row.first_subject,
+    messages: row.messages,
+    firstMessageMs: row.first_ms,
+    lastMessageMs: row.last_ms,
+    investors: investors.get(row.id) ?? [],
+    partners: partners.get(row.id) ?? [],
+    participants: participants.get(row.id) ?? [],
+  }));
+}
+
+function filterSql(filter: ThreadFilter): { where: string; params: Record<string, unknown> } {
+  const conditions: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.investorIds !== undefined) {
+    conditions.push(`EXISTS (SELECT 1 FROM emails e3 JOIN roots r3 ON r3.id = e3.thread_id
+                     JOIN email_investor_matches m3 ON m3.email_id = e3.id
+                     WHERE r3.root = r.root AND m3.investor_id IN (SELECT value FROM json_each(@investors)))`);
+    params.investors = JSON.stringify(filter.investorIds);
+  } else if (!filter.includeUnmatched) {
+    conditions.push(`EXISTS (SELECT 1 FROM emails e3 JOIN roots r3 ON r3.id = e3.thread_id
+                     JOIN email_investor_matches m3 ON m3.email_id = e3.id WHERE r3.root = r.root)`);
+  }
+  if (filter.sinceMs !== undefined) {
+    conditions.push('max(e.internal_date_ms) >= @since');
+    params.since = filter.sinceMs;
+  }
+  return { where: conditions.length > 0 ? `HAVING ${conditions.join(' AND ')}` : '', params };
+}
+
+function groupByThread<Row extends { thread: number }, Value>(rows: Row[], pick: (row: Row) => Value): Map<number, Value[]> {
+  const map = new Map<number, Value[]>();
+  for (const row of rows) {
+    const list = map.get(row.thread) ?? [];
+    list.push(pick(row));
+    map.set(row.thread, list);
+  }
+  return map;
+}
+
+/** The thread that absorbed `id` (itself when never merged); undefined when no such thread. */
+export function resolveThread(db: Db, id: number): number | undefined {
+  const row = db
+    .prepare(
+      `WITH RECURSIVE up(id, merged_into, depth) AS (
+         SELECT id, merged_into, 0 FROM email_threads WHERE id = ?
+         UNION ALL
+         SELECT t.id, t.merged_into, up.depth + 1 FROM email_threads t JOIN up ON t.id = up.merged_into WHERE up.depth < 1000
+       )
+       SELECT id FROM up WHERE merged_into IS NULL LIMIT 1`,
+    )
+    .get(id) as { id: number } | undefined;
+  return row?.id;
+}
+
+export interface ThreadMessageCopy {
+  emailId: number;
+  account: string;
+  accountName: string | null;
+  messageKey: string;
+  rfcMessageId: string | null;
+  subject: string | null;
+  fromAddress: string | null;
+  fromName: string | null;
+  toJson: string | null;
+  ccJson: string | null;
+  dateHeader: string | null;
+  internalDateMs: number;
+  direction: string | null;
+  bodyText: string | null;
+  contentLevel: 'metadata' | 'full';
+  isBulk: number;
+  deletedAt: string | null;
+  parseProblems: string | null;
+}
+
+export interface ThreadAttachment {
+  emailId: number;
+  partId: string;
+  filename: string | null;
+  contentType: string | null;
+  size: number | null;
+  isInline: number;
+  sha256: string | null;
+  storagePath: string | null;
+  status: string;
+}
+
+export interface ThreadDetail {
+  id: number;
+  subject: string | null;
+  /** Every mailbox copy, oldest first. */
+  copies: ThreadMessageCopy[];
+  attachments: ThreadAttachment[];
+  /** Investors matched, per mailbox copy. */
+  matches: Array<{ emailId: number; investorId: number; name: string; strategy: string; matchedAddress: string }>;
+}
+
+/** One conversation with every mailbox copy of every message in it (the caller folds copies). */
+export function getThread(db: Db, rootId: number): ThreadDetail | undefined {
+  const thread = db.prepare('SELECT id, subject FROM email_threads WHERE id = ?').get(rootId) as { id: number; subject: string | null } | undefined;
+  if (!thread) return undefined;
+  const inThread = `${ROOTS} , members AS (SELECT id FROM roots WHERE root = @root)`;
+  const copies = db
+    .prepare(
+      `${inThread}
+       SELECT e.id AS emailId, a.email AS account, u.name AS accountName, e.message_key AS messageKey,
+              e.rfc_message_id AS rfcMessageId, e.subject, e.from_address AS fromAddress, e.from_name AS fromName,
+              e.to_json AS toJson, e.cc_json AS ccJson, e.date_header AS dateHeader,
+              e.internal_date_ms AS internalDateMs, e.direction, e.body_text AS bodyText,
+              e.content_level AS contentLevel, e.is_bulk AS isBulk, e.deleted_at AS deletedAt,
+              e.parse_problems AS parseProblems
+         FROM emails e
+         JOIN email_accounts a ON a.id = e.account_id
+         LEFT JOIN users u ON u.id = a.user_id
+        WHERE e.thread_id IN (SELECT id FROM members)
+        ORDER BY e.internal_date_ms, e.id`,
+    )
+    .all({ root: rootId }) as ThreadMessageCopy[];
+  const attachments = db
+    .prepare(
+      `${inThread}
+       SELECT t.email_id AS emailId, t.part_id AS partId, t.filename, t.content_type AS contentType, t.size,
+              t.is_inline AS isInline, t.sha256, t.storage_path AS storagePath, t.status
+         FROM email_attachments t JOIN emails e ON e.id = t.email_id
+        WHERE e.thread_id IN (SELECT id FROM members)
+        ORDER BY t.email_id, t.part_id`,
+    )
+    .all({ root: rootId }) as ThreadAttachment[];
+  const matches = db
+    .prepare(
+      `${inThread}
+       SELECT m.email_id AS emailId, m.investor_id AS investorId, i.name, m.strategy, m.matched_address AS matchedAddress
+         FROM email_investor_matches m JOIN emails e ON e.id = m.email_id JOIN investors i ON i.id = m.investor_id
+        WHERE e.thread_id IN (SELECT id FROM members)
+        ORDER BY i.name`,
+    )
+    .all({ root: rootId }) as ThreadDetail['matches'];
+  return { id: thread.id, subject: thread.subject, copies, attachments, matches };
+}

@@ -1,0 +1,101 @@
+/**
+ * Runs every doctor check in a fixed order and returns their results; printing and the exit code
+ * are the command's business. Nothing here changes the database: it is opened read-only.
+ */
+import { existsSync } from 'node:fs';
+import type { Config, Env } from '../config.js';
+import { openDatabase, type Db } from '../db/open.js';
+import { checkAccounts, checkCrmContract, checkForeignKeys, checkMigrations, shellQuote } from './databaseChecks.js';
+import { checkCron, readCrontab, type CrontabReading } from './cronCheck.js';
+import { checkModel, type ModelProbe } from './modelCheck.js';
+import { fail, ok, warn, type CheckResult } from './result.js';
+import { checkAttachmentsDir, checkConfig, checkCredentials, checkIntegration, checkWorkspaceDomain } from './settingsChecks.js';
+import { checkToken, type TokenProbe } from './tokenCheck.js';
+
+export interface DoctorOptions {
+  env: Env;
+  dbPath: string;
+  /** Also exchange a token for one enrolled user (talks to Google or the configured token URL). */
+  online: boolean;
+  /** Also validate and load the model file. */
+  model: boolean;
+  cwd?: string;
+  readCrontab?: () => CrontabReading;
+  probeModel?: ModelProbe;
+  probeToken?: TokenProbe;
+}
+
+const NOT_CHECKED = 'not checked: the configuration is invalid (see the config line)';
+
+export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const { result: configResult, config } = checkConfig(options.env);
+  results.push(configResult);
+  if (config) results.push(checkIntegration(config));
+
+  const db = openForDoctor(options.dbPath, results);
+  try {
+    if (db) {
+      results.push(guard('migrations', () => checkMigrations(db, options.dbPath)));
+      results.push(guard('crm-contract', () => checkCrmContract(db)));
+      results.push(guard('foreign-keys', () => checkForeignKeys(db, options.dbPath)));
+    }
+    if (!config) {
+      for (const name of ['workspace-domain', 'credentials', 'attachments-dir', 'model']) results.push(warn(name, NOT_CHECKED, 'fix the configuration first'));
+    } else {
+      results.push(checkWorkspaceDomain(config));
+      results.push(checkCredentials(config));
+      if (db) results.push(guard('accounts', () => checkAccounts(db)));
+      if (options.online) results.push(await checkTokenSafely(config, db, options.probeToken));
+      results.push(checkAttachmentsDir(config, options.cwd));
+      results.push(await checkModel(config, { load: options.model, probe: options.probeModel }));
+    }
+    results.push(checkCron((options.readCrontab ?? readCrontab)(), config?.syncIntervalMin ?? 15));
+  } finally {
+    db?.close();
+  }
+  return results;
+}
+
+/** Opens the file read-only and records the database line; undefined when it cannot be opened. */
+function openForDoctor(dbPath: string, results: CheckResult[]): Db | undefined {
+  if (!existsSync(dbPath)) {
+    results.push(fail('database', `no database at ${dbPath}`, `check --db or CRM_DB_PATH; for a new installation create it with: crm-mail migrate --db ${shellQuote(dbPath)}`));
+    return undefined;
+  }
+  let db: Db;
+  try {
+    db = openDatabase(dbPath, { readonly: true, mustExist: true });
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (error) {
+    const cause = ((error as { cause?: Error }).cause ?? (error as Error)).message;
+    results.push(
+      fail(
+        'database',
+        `cannot open ${dbPath}: ${cause}`,
+        `check --db or CRM_DB_PATH; for a new installation create it with: crm-mail migrate --db ${shellQuote(dbPath)}`,
+      ),
+    );
+    return undefined;
+  }
+  results.push(ok('database', `${dbPath} opens (SQLite ${String(db.prepare('SELECT sqlite_version() AS v').pluck().get())})`));
+  return db;
+}
+
+async function checkTokenSafely(config: Readonly<Config>, db: Db | undefined, probe: TokenProbe | undefined): Promise<CheckResult> {
+  if (!db) return warn('token', 'not checked: the database cannot be opened', 'fix the database line first');
+  try {
+    return await checkToken(config, db, probe);
+  } catch (error) {
+    return fail('token', `token check failed: ${(error as Error).message}`, 'see the runbook in the README (domain-wide delegation)');
+  }
+}
+
+/** A check that throws (an unexpected schema, say) becomes its own FAIL line instead of ending the doctor. */
+function guard(name: string, check: () => CheckResult): CheckResult {
+  try {
+    return check();
+  } catch (error) {
+    return fail(name, `check failed: ${(error as Error).message}`, 'run `crm-mail migrate --status` and inspect the database');
+  }
+}

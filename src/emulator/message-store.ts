@@ -1,0 +1,109 @@
+/**
+ * One stored message and what the API derives from it. The raw bytes are either a Buffer (loaded
+ * .eml, added mail) or a lazy source (generated mail) whose `raw` getter rebuilds the bytes on
+ * demand, so a 100,000-message mailbox does not keep every message body in memory.
+ */
+import { parseAddressList, type Address } from './addresses.js';
+import { extractText, forEachPart, headerValue, makeSnippet, parseHeaderBlock, parseMime, splitHeaderBody, decodeEncodedWords, type MimeNode } from './mime.js';
+
+/** Anything with RFC 822 bytes; generated messages implement `raw` as a getter. */
+export interface RawSource {
+  readonly raw: Buffer;
+  /** Optional cheap threading facts, so loading does not build the raw bytes. */
+  readonly threadHints?: { messageId: string; parents: string[] };
+}
+
+/** Facts about a message used by search and by the minimal/metadata formats, computed once. */
+export interface MessageMeta {
+  size: number;
+  snippet: string;
+  subject: string;
+  from: Address[];
+  to: Address[];
+  cc: Address[];
+  bcc: Address[];
+  deliveredTo: Address[];
+  rfcMessageId: string;
+  listId: string;
+  hasAttachment: boolean;
+  filenames: string[];
+}
+
+export class StoredMessage {
+  /** Label ids, kept sorted in insertion order. */
+  labels: string[];
+  historyId: number;
+  private metaCache?: MessageMeta;
+
+  constructor(
+    readonly id: string,
+    readonly threadId: string,
+    readonly internalDate: number,
+    labels: string[],
+    historyId: number,
+    private readonly source: Buffer | RawSource,
+  ) {
+    this.labels = labels;
+    this.historyId = historyId;
+  }
+
+  get raw(): Buffer {
+    return Buffer.isBuffer(this.source) ? this.source : this.source.raw;
+  }
+
+  get meta(): MessageMeta {
+    this.metaCache ??= computeMeta(this.raw);
+    return this.metaCache;
+  }
+
+  /** The parsed MIME tree (not cached: only full/metadata gets and attachments need it). */
+  mime(): MimeNode {
+    return parseMime(this.raw);
+  }
+}
+
+export function computeMeta(raw: Buffer): MessageMeta {
+  const root = parseMime(raw);
+  const h = (name: string): string => headerValue(root.headers, name) ?? '';
+  const filenames: string[] = [];
+  let hasAttachment = false;
+  forEachPart(root, (node) => {
+    if (node.parts.length === 0 && node.isAttachment && node !== root) {
+      hasAttachment = true;
+      if (node.filename) filenames.push(node.filename.toLowerCase());
+    }
+  });
+  if (root.parts.length === 0 && root.isAttachment) {
+    hasAttachment = true;
+    if (root.filename) filenames.push(root.filename.toLowerCase());
+  }
+  return {
+    size: raw.length,
+    snippet: makeSnippet(extractText(root)),
+    subject: h('subject'),
+    from: parseAddressList(h('from')),
+    to: parseAddressList(h('to')),
+    cc: parseAddressList(h('cc')),
+    bcc: parseAddressList(h('bcc')),
+    deliveredTo: parseAddressList(h('delivered-to')),
+    rfcMessageId: stripBrackets(h('message-id')),
+    listId: h('list-id').toLowerCase(),
+    hasAttachment,
+    filenames,
+  };
+}
+
+/** Message-ID and parent ids from the header block only (cheap; used to thread at load). */
+export function threadFacts(source: Buffer | RawSource): { messageId: string; parents: string[] } {
+  if (!Buffer.isBuffer(source) && source.threadHints) return source.threadHints;
+  const raw = Buffer.isBuffer(source) ? source : source.raw;
+  const headers = parseHeaderBlock(splitHeaderBody(raw).head);
+  const messageId = stripBrackets(decodeEncodedWords(headerValue(headers, 'message-id') ?? ''));
+  const refs = `${headerValue(headers, 'references') ?? ''} ${headerValue(headers, 'in-reply-to') ?? ''}`;
+  const parents = (refs.match(/<[^<>\s]+>/g) ?? []).map(stripBrackets);
+  return { messageId, parents };
+}
+
+export function stripBrackets(value: string): string {
+  return value.trim().replace(/^<|>$/g, '').trim();
+}

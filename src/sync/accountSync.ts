@@ -1,0 +1,253 @@
+/**
+ * One account's sync run: choose the path (resume a listing, backfill, incremental, or the bounded
+ * re-list when the cursor is lost or stale), walk it, download attachments, and record the run.
+ * Never throws: a failure becomes the run's error and the account's last error, so one account
+ * failing never stops the others.
+ */
+import type { Db } from '../db/open.js';
+import { nowIso } from '../db/open.js';
+import {
+  advanceCursor,
+  completeBackfill,
+  getAccount,
+  recordAccountFailure,
+  recordAccountSuccess,
+  setBackfillCheckpoint,
+  type Account,
+} from '../db/accounts.js';
+import { emptyCounts, finishRun, saveRunProgress, setRunKind, startRun, type RunCounts, type RunKind, type RunStatus } from '../db/syncRuns.js';
+import { CrmMailError, HistoryExpiredError } from '../errors.js';
+import { parseCheckpoint, serializeCheckpoint, type ListingCheckpoint } from './checkpoint.js';
+import { walkHistory } from './history.js';
+import { walkListing, type ListingProgress } from './listing.js';
+import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
+import type { PageContext } from './storePage.js';
+
+/** How far before the last good sync a re-list starts, so nothing at the edge of the gap is missed. */
+export const RELIST_OVERLAP_MS = 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface AccountProgress {
+  phase: 'backfill' | 'relist' | 'incremental' | 'attachments';
+  listed: number;
+  stored: number;
+  estimate?: number;
+}
+
+export interface AccountSyncInput {
+  db: Db;
+  account: Account;
+  client: MailboxClient;
+  store: MailStore;
+  index: MatchIndex;
+  capture: 'matched' | 'all';
+  pageSize: number;
+  historyStaleDays: number;
+  downloadAttachments?: () => Promise<AttachmentOutcome>;
+  onProgress?: (progress: AccountProgress) => void;
+  now?: () => Date;
+}
+
+export interface AccountSyncResult {
+  account: string;
+  accountId: number;
+  runId: number;
+  kind: RunKind;
+  status: Exclude<RunStatus, 'running'>;
+  counts: RunCounts;
+  durationMs: number;
+  error?: string;
+  errorKind?: string;
+  details: Record<string, unknown>;
+}
+
+function searchesFor(index: MatchIndex, capture: 'matched' | 'all'): string[] {
+  // 'all' captures the whole mailbox, so one empty search lists everything (chats aside).
+  return capture === 'all' ? [''] : index.searchQueries();
+}
+
+export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncResult> {
+  const now = input.now ?? (() => new Date());
+  const started = now();
+  const counts = emptyCounts();
+  const details: Record<string, unknown> = {};
+  const account = input.account;
+  const initialCheckpoint = parseCheckpoint(account.backfillCheckpoint);
+  let kind: RunKind = initialCheckpoint?.kind ?? (account.historyId ? 'incremental' : 'backfill');
+  const runId = startRun(input.db, account.id, kind, nowIso(started));
+
+  const context: PageContext = {
+    db: input.db,
+    accountId: account.id,
+    accountEmail: account.email,
+    client: input.client,
+    store: input.store,
+    index: input.index,
+    capture: input.capture,
+    counts,
+  };
+  const refreshStats = (): void => {
+    const stats = input.client.stats();
+    counts.apiCalls = stats.calls;
+    counts.apiUnits = stats.units;
+    counts.retries = stats.retries;
+    counts.throttled = stats.throttled;
+  };
+  const afterCommit = (): void => {
+    refreshStats();
+    saveRunProgress(input.db, runId, counts, details);
+  };
+  const onListing = (phase: 'backfill' | 'relist') => (progress: ListingProgress) =>
+    input.onProgress?.({ phase, listed: progress.listed, stored: counts.stored, estimate: progress.estimate });
+
+  const walk = async (checkpoint: ListingCheckpoint): Promise<void> => {
+    if (checkpoint.pagesDone > 0 || checkpoint.queryIndex > 0) details.resumedFrom = { query: checkpoint.queryIndex, pagesDone: checkpoint.pagesDone };
+    const done = await walkListing(context, checkpoint, { pageSize: input.pageSize, persist: true, afterCommit, onPage: onListing(checkpoint.kind) });
+    if (checkpoint.kind === 'relist') await reconcileWindow(context, checkpoint.sinceMs ?? 0);
+    finishListing(input.db, account.id, done);
+  };
+
+  const startListing = async (listingKind: 'backfill' | 'relist', extra: Partial<ListingCheckpoint> = {}): Promise<ListingCheckpoint> => {
+    // The cursor comes first: anything that changes while we list is replayed by the next incremental run.
+    const profile = await input.client.getProfile();
+    if (!profile.historyId) throw new CrmMailError('permanent', `Gmail returned no historyId in the profile of ${account.email}.`);
+    const checkpoint: ListingCheckpoint = {
+      version: 1,
+      kind: listingKind,
+      cursor: String(profile.historyId),
+      startedAt: nowIso(now()),
+      queries: searchesFor(input.index, input.capture),
+      terms: input.index.terms(),
+      queryIndex: 0,
+      pageToken: null,
+      pagesDone: 0,
+      ...extra,
+    };
+    setBackfillCheckpoint(input.db, account.id, serializeCheckpoint(checkpoint));
+    details.searches = checkpoint.queries.length;
+    return checkpoint;
+  };
+
+  const relist = async (reason: string): Promise<void> => {
+    const reference = account.historyIdAt ?? account.lastSuccessAt;
+    kind = 'relist';
+    setRunKind(input.db, runId, kind);
+    details.path = `${reason} -> relist`;
+    const sinceMs = reference ? Date.parse(reference) - RELIST_OVERLAP_MS : undefined;
+    details.relistSince = sinceMs === undefined ? null : new Date(sinceMs).toISOString();
+    const checkpoint = await startListing('relist', { sinceMs, reason });
+    await walk(checkpoint);
+  };
+
+  try {
+    if (initialCheckpoint) {
+      details.path = `resume ${initialCheckpoint.kind}`;
+      await walk(initialCheckpoint);
+    } else if (!account.historyId) {
+      details.path = 'backfill';
+      await walk(await startListing('backfill'));
+    } else if (account.historyIdAt && now().getTime() - Date.parse(account.historyIdAt) > input.historyStaleDays * DAY_MS) {
+      await relist('cursor_stale');
+    } else {
+      details.path = 'incremental';
+      try {
+        const cursor = await walkHistory(context, account.historyId, {
+          afterCommit,
+          onPage: () => input.onProgress?.({ phase: 'incremental', listed: counts.listed, stored: counts.stored }),
+        });
+        // No changes at all still proves the cursor is good today: refresh its age.
+        advanceCursor(input.db, account.id, cursor);
+      } catch (error) {
+        if (!(error instanceof HistoryExpiredError)) throw error;
+        await relist('history_expired');
+      }
+    }
+    if (input.downloadAttachments) {
+      input.onProgress?.({ phase: 'attachments', listed: counts.listed, stored: counts.stored });
+      const attachments = await input.downloadAttachments();
+      counts.attachmentsStored += attachments.stored;
+      if (attachments.failed > 0) details.attachmentsFailed = attachments.failed;
+      if (attachments.skipped > 0) details.attachmentsSkipped = attachments.skipped;
+    }
+    const unsearched = unsearchedTerms(input.db, account.id, input.index);
+    if (unsearched > 0) details.unsearchedTerms = unsearched;
+    refreshStats();
+    const finished = now();
+    finishRun(input.db, runId, { status: 'ok', counts, details, finishedAt: finished });
+    recordAccountSuccess(input.db, account.id, nowIso(finished));
+    return { account: account.email, accountId: account.id, runId, kind, status: 'ok', counts, durationMs: finished.getTime() - started.getTime(), details };
+  } catch (error) {
+    refreshStats();
+    const finished = now();
+    const message = error instanceof Error ? error.message : String(error);
+    const errorKind = error instanceof CrmMailError ? error.kind : 'unexpected';
+    const status = counts.stored > 0 || counts.deleted > 0 || counts.labelChanges > 0 ? 'partial' : 'error';
+    const needsConsent = account.authMethod === 'oauth' && error instanceof CrmMailError && error.kind === 'auth' && error.reason === 'invalid_grant';
+    finishRun(input.db, runId, { status, counts, error: message, details, finishedAt: finished });
+    recordAccountFailure(input.db, account.id, message, { needsConsent });
+    return { account: account.email, accountId: account.id, runId, kind, status, counts, durationMs: finished.getTime() - started.getTime(), error: message, errorKind, details };
+  }
+}
+
+/** The listing is complete: its cursor becomes the incremental cursor, and the checkpoint goes. */
+function finishListing(db: Db, accountId: number, checkpoint: ListingCheckpoint): void {
+  db.transaction(() => {
+    const account = getAccount(db, accountId)!;
+    const terms = mergeTerms(account.searchedTerms, checkpoint.terms);
+    if (checkpoint.kind === 'backfill') {
+      completeBackfill(db, accountId, checkpoint.cursor, terms);
+    } else {
+      advanceCursor(db, accountId, checkpoint.cursor);
+      setBackfillCheckpoint(db, accountId, null);
+    }
+  })();
+}
+
+export function mergeTerms(stored: string | null, added: string[]): string {
+  return JSON.stringify([...new Set([...readTerms(stored), ...added])].sort());
+}
+
+export function readTerms(stored: string | null): string[] {
+  if (!stored) return [];
+  try {
+    const value = JSON.parse(stored) as unknown;
+    return Array.isArray(value) ? value.filter((term): term is string => typeof term === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function unsearchedTerms(db: Db, accountId: number, index: MatchIndex): number {
+  const account = getAccount(db, accountId);
+  if (!account?.backfillCompletedAt) return 0;
+  const searched = new Set(readTerms(account.searchedTerms));
+  return index.terms().filter((term) => !searched.has(term)).length;
+}
+
+/**
+ * After a re-list: stored mail inside the window that Gmail no longer lists may have been deleted or
+ * relabelled while the cursor was lost. Ask Gmail for each (minimal format) and apply what it says.
+ */
+async function reconcileWindow(context: PageContext, sinceMs: number): Promise<void> {
+  const ids = context.store.activeGmailIdsSince(context.accountId, sinceMs);
+  const chunk = 100;
+  for (let start = 0; start < ids.length; start += chunk) {
+    const part = ids.slice(start, start + chunk);
+    const answers = await context.client.getMessages(part, 'minimal');
+    const gone: string[] = [];
+    const labels: Array<[string, string[]]> = [];
+    for (const id of part) {
+      const answer = answers.get(id);
+      if (answer instanceof Error) {
+        if ((answer as { kind?: string }).kind === 'not_found') gone.push(id);
+        else throw answer;
+      } else if (answer) {
+        labels.push([id, answer.labelIds ?? []]);
+      }
+    }
+    context.db.transaction(() => {
+      if (gone.length > 0) context.counts.deleted += context.store.markDeleted(context.accountId, gone);
+      for (const [id, labelIds] of labels) if (context.store.setLabels(context.accountId, id, labelIds)) context.counts.labelChanges += 1;
+    })();
+  }
+}

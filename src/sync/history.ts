@@ -1,0 +1,109 @@
+/**
+ * Incremental sync through history.list: page by page, new messages take the common store path,
+ * deletions mark rows deleted (the row stays: an approved note may cite it), label changes replace
+ * the stored labels, and the cursor moves in the same transaction as the page's rows.
+ */
+import { advanceCursor } from '../db/accounts.js';
+import type { GmailHistoryRecord, HistoryPage } from './ports.js';
+import { IGNORED_LABELS, storeNewMessages, type PageContext } from './storePage.js';
+
+export const HISTORY_TYPES = ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'];
+
+/** What one page of history records amounts to, in the order Gmail recorded it. */
+export interface FoldedHistory {
+  /** Ids added and still present at the end of the page, in order. */
+  added: string[];
+  deleted: Set<string>;
+  /** Latest full label set per id, when Gmail sent it. */
+  labels: Map<string, string[]>;
+  /** Ids whose labels changed but whose full label set was not sent. */
+  labelsUnknown: Set<string>;
+  lastRecordId?: string;
+}
+
+export function foldHistory(records: GmailHistoryRecord[]): FoldedHistory {
+  const added = new Map<string, true>();
+  const deleted = new Set<string>();
+  const labels = new Map<string, string[]>();
+  const labelsUnknown = new Set<string>();
+  let lastRecordId: string | undefined;
+  for (const record of records) {
+    if (record.id) lastRecordId = record.id;
+    for (const item of record.messagesAdded ?? []) {
+      const id = item.message?.id;
+      if (!id) continue;
+      deleted.delete(id);
+      added.set(id, true);
+      if (item.message?.labelIds) labels.set(id, [...item.message.labelIds]);
+    }
+    for (const item of record.messagesDeleted ?? []) {
+      const id = item.message?.id;
+      if (!id) continue;
+      added.delete(id);
+      labels.delete(id);
+      labelsUnknown.delete(id);
+      deleted.add(id);
+    }
+    for (const item of [...(record.labelsAdded ?? []), ...(record.labelsRemoved ?? [])]) {
+      const id = item.message?.id;
+      if (!id || deleted.has(id)) continue;
+      if (item.message?.labelIds) {
+        labels.set(id, [...item.message.labelIds]);
+        labelsUnknown.delete(id);
+      } else {
+        labelsUnknown.add(id);
+      }
+    }
+  }
+  return { added: [...added.keys()], deleted, labels, labelsUnknown, lastRecordId };
+}
+
+/** The cursor a committed page moves to: its last record while more pages follow, else Gmail's current id. */
+export function cursorAfterPage(page: HistoryPage, folded: FoldedHistory, current: string): string {
+  if (page.nextPageToken) return folded.lastRecordId ?? current;
+  return page.historyId ?? folded.lastRecordId ?? current;
+}
+
+export interface HistoryOptions {
+  onPage?: (changes: number) => void;
+  afterCommit?: () => void;
+}
+
+/** Applies history from `startHistoryId`; throws HistoryExpiredError (from the client) when Gmail no longer has it. */
+export async function walkHistory(context: PageContext, startHistoryId: string, options: HistoryOptions = {}): Promise<string> {
+  let cursor = startHistoryId;
+  let changes = 0;
+  for await (const page of context.client.listHistory({ startHistoryId, historyTypes: HISTORY_TYPES })) {
+    const folded = foldHistory(page.history ?? []);
+    const toFetch = folded.added.filter((id) => !(folded.labels.get(id) ?? []).some((label) => IGNORED_LABELS.has(label)));
+    const unknown = [...folded.labelsUnknown].filter((id) => !folded.added.includes(id));
+    const refreshed = await currentLabels(context, unknown);
+    const next = cursorAfterPage(page, folded, cursor);
+    await storeNewMessages(context, toFetch, () => {
+      if (folded.deleted.size > 0) context.counts.deleted += context.store.markDeleted(context.accountId, [...folded.deleted]);
+      for (const [id, labelIds] of [...folded.labels, ...refreshed]) {
+        if (context.store.setLabels(context.accountId, id, labelIds)) context.counts.labelChanges += 1;
+      }
+      advanceCursor(context.db, context.accountId, next);
+    });
+    cursor = next;
+    changes += (page.history ?? []).length;
+    options.afterCommit?.();
+    options.onPage?.(changes);
+  }
+  return cursor;
+}
+
+/** Full label sets for stored messages whose history records carried only the change. */
+async function currentLabels(context: PageContext, ids: string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  const stored = context.store.storedGmailIds(context.accountId, ids);
+  const wanted = ids.filter((id) => stored.has(id));
+  if (wanted.length === 0) return result;
+  const answers = await context.client.getMessages(wanted, 'minimal');
+  for (const id of wanted) {
+    const answer = answers.get(id);
+    if (answer && !(answer instanceof Error)) result.set(id, answer.labelIds ?? []);
+  }
+  return result;
+}

@@ -1,0 +1,134 @@
+/**
+ * How a sync speaks: on a terminal a live progress bar per account (messages, rate, ETA) on stderr;
+ * under cron one plain line per account; with --json nothing until the summary object.
+ */
+import type { Account } from '../db/accounts.js';
+import type { AccountProgress, AccountSyncResult } from './accountSync.js';
+import type { SyncReporter } from './runSync.js';
+
+const number = new Intl.NumberFormat('en-US');
+export const fmt = (value: number): string => number.format(value);
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+/** The one line per account that cron mails or logs. */
+export function resultLine(result: AccountSyncResult): string {
+  const c = result.counts;
+  const parts = [
+    `listed ${fmt(c.listed)}`,
+    `stored ${fmt(c.stored)} (${fmt(c.matched)} matched)`,
+    `deleted ${fmt(c.deleted)}`,
+    `label changes ${fmt(c.labelChanges)}`,
+    `attachments ${fmt(c.attachmentsStored)}`,
+  ];
+  const cost = `${fmt(c.apiCalls)} calls, ${fmt(c.apiUnits)} units, ${formatDuration(result.durationMs)}`;
+  const path = typeof result.details.path === 'string' && result.details.path !== result.kind ? ` [${result.details.path}]` : '';
+  let line = `${result.account} ${result.status} ${result.kind}${path}: ${parts.join(', ')}; ${cost}`;
+  if (result.error) line += ` -- ${oneLine(result.error)}`;
+  if (typeof result.details.attachmentsFailed === 'number') line += ` (${result.details.attachmentsFailed} attachment downloads failed; retried next run)`;
+  if (typeof result.details.unsearchedTerms === 'number') {
+    line += ` (${result.details.unsearchedTerms} investor addresses/domains not yet searched in older mail: run crm-mail rematch --remote)`;
+  }
+  return line;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\t]+/g, ' ').slice(0, 500);
+}
+
+interface Sink {
+  write(text: string): void;
+}
+
+/** Under cron (no TTY): nothing while running, then one line per account on stdout. */
+export class PlainReporter implements SyncReporter {
+  constructor(private readonly sink: Sink) {}
+  starting(): void {}
+  progress(): void {}
+  finished(_account: Account, result: AccountSyncResult): void {
+    this.sink.write(resultLine(result) + '\n');
+  }
+  close(): void {}
+}
+
+/** With --json: silent; the command prints the summary. */
+export class SilentReporter implements SyncReporter {
+  starting(): void {}
+  progress(): void {}
+  finished(): void {}
+  close(): void {}
+}
+
+interface BarState {
+  email: string;
+  startedAt: number;
+  progress?: AccountProgress;
+  done?: string;
+}
+
+/** On a terminal: one live line per account, redrawn in place on stderr, then the result lines. */
+export class TtyReporter implements SyncReporter {
+  private bars: BarState[] = [];
+  private drawn = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly stderr: Sink,
+    private readonly columns: number = 100,
+  ) {}
+
+  starting(accounts: Account[]): void {
+    this.bars = accounts.map((account) => ({ email: account.email, startedAt: Date.now() }));
+    this.timer = setInterval(() => this.draw(), 250);
+    this.timer.unref();
+    this.draw();
+  }
+
+  progress(account: Account, progress: AccountProgress): void {
+    const bar = this.bars.find((item) => item.email === account.email);
+    if (bar) bar.progress = progress;
+  }
+
+  finished(account: Account, result: AccountSyncResult): void {
+    const bar = this.bars.find((item) => item.email === account.email);
+    if (bar) bar.done = resultLine(result);
+    this.draw();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.draw();
+  }
+
+  private draw(): void {
+    const lines = this.bars.map((bar) => this.render(bar).slice(0, Math.max(20, this.columns - 1)));
+    let text = this.drawn > 0 ? `\u001b[${this.drawn}A` : '';
+    for (const line of lines) text += `\r\u001b[2K${line}\n`;
+    this.drawn = lines.length;
+    this.stderr.write(text);
+  }
+
+  private render(bar: BarState): string {
+    if (bar.done) return bar.done;
+    const progress = bar.progress;
+    if (!progress) return `${bar.email}  starting...`;
+    const seconds = Math.max(0.001, (Date.now() - bar.startedAt) / 1000);
+    const rate = progress.listed / seconds;
+    if (progress.phase === 'incremental' || progress.phase === 'attachments') {
+      return `${bar.email}  ${progress.phase}  stored ${fmt(progress.stored)}`;
+    }
+    const total = progress.estimate && progress.estimate >= progress.listed ? progress.estimate : undefined;
+    const width = 24;
+    const filled = total ? Math.round((progress.listed / total) * width) : 0;
+    const gauge = total ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '[' + ' '.repeat(width) + ']';
+    const eta = total && rate > 0 ? ` ETA ${formatDuration(Math.round(((total - progress.listed) / rate) * 1000))}` : '';
+    const of = total ? `/${fmt(total)}` : '';
+    return `${bar.email}  ${progress.phase} ${gauge} ${fmt(progress.listed)}${of} messages, stored ${fmt(progress.stored)}, ${rate.toFixed(0)} msg/s${eta}`;
+  }
+}

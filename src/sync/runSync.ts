@@ -1,0 +1,151 @@
+/**
+ * `crm-mail sync`: take the lease, sync every active account (a bounded number at once, each on its
+ * own quota), then run the post-sync hook (propose). One account's failure never stops the others.
+ */
+import { hostname } from 'node:os';
+import type { Db } from '../db/open.js';
+import { getAccountByEmail, listAccounts, type Account } from '../db/accounts.js';
+import { acquireLease, pidIsAlive, releaseLease, renewLease, type LeaseHolder } from '../db/lease.js';
+import { closeInterruptedRuns } from '../db/syncRuns.js';
+import { NotFoundError, UsageError } from '../errors.js';
+import { syncAccount, type AccountProgress, type AccountSyncResult } from './accountSync.js';
+import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
+
+export const LEASE_TTL_MS = 5 * 60 * 1000;
+const LEASE_RENEW_MS = 30 * 1000;
+
+export interface SyncEnvironment {
+  db: Db;
+  capture: 'matched' | 'all';
+  pageSize: number;
+  historyStaleDays: number;
+  accountConcurrency: number;
+  buildIndex(): MatchIndex;
+  store: MailStore;
+  openClient(account: Account): Promise<MailboxClient>;
+  downloadAttachments?(account: Account, client: MailboxClient): Promise<AttachmentOutcome>;
+  reporter: SyncReporter;
+}
+
+export interface SyncReporter {
+  starting(accounts: Account[]): void;
+  progress(account: Account, progress: AccountProgress): void;
+  finished(account: Account, result: AccountSyncResult): void;
+  close(): void;
+}
+
+export interface SyncOptions {
+  account?: string;
+  pid?: number;
+  host?: string;
+}
+
+export type SyncOutcome =
+  | { ran: false; holder: LeaseHolder }
+  | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tookOverFrom?: LeaseHolder };
+
+/** Holds the sync lease for the duration of `work`, renewing it; other holders make this return at once. */
+export async function withSyncLease<T>(
+  db: Db,
+  identity: { pid?: number; host?: string },
+  work: (tookOverFrom?: LeaseHolder) => Promise<T>,
+): Promise<{ ran: false; holder: LeaseHolder } | { ran: true; value: T }> {
+  const lease = { pid: identity.pid ?? process.pid, host: identity.host ?? hostname(), ttlMs: LEASE_TTL_MS, isAlive: pidIsAlive };
+  const attempt = acquireLease(db, lease);
+  if (!attempt.acquired) return { ran: false, holder: attempt.holder };
+  const timer = setInterval(() => renewLease(db, lease), LEASE_RENEW_MS);
+  timer.unref();
+  try {
+    return { ran: true, value: await work(attempt.tookOverFrom) };
+  } finally {
+    clearInterval(timer);
+    releaseLease(db, lease);
+  }
+}
+
+export function accountsToSync(db: Db, email?: string): Account[] {
+  if (!email) return listAccounts(db, { status: 'active' });
+  const account = getAccountByEmail(db, email);
+  if (!account) throw new NotFoundError(`${email} is not enrolled: run \`crm-mail enroll ${email}\` first.`);
+  if (account.status === 'paused') throw new UsageError(`${account.email} is paused: run \`crm-mail accounts resume ${account.email}\` to sync it again.`);
+  if (account.status === 'needs_consent') {
+    throw new UsageError(`${account.email} needs OAuth consent again: run \`crm-mail enroll ${account.email} --auth oauth\`.`);
+  }
+  return [account];
+}
+
+/** Runs `task` over `items` with at most `limit` in flight, keeping the input order in the results. */
+export async function mapBounded<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return results;
+}
+
+export async function runSync(env: SyncEnvironment, options: SyncOptions = {}): Promise<SyncOutcome> {
+  const accounts = accountsToSync(env.db, options.account);
+  const leased = await withSyncLease(env.db, options, async (tookOverFrom) => {
+    const interruptedRunsClosed = closeInterruptedRuns(env.db);
+    const results = await syncAccounts(env, accounts);
+    return { results, interruptedRunsClosed, tookOverFrom };
+  });
+  if (!leased.ran) return leased;
+  return { ran: true, ...leased.value };
+}
+
+async function syncAccounts(env: SyncEnvironment, accounts: Account[]): Promise<AccountSyncResult[]> {
+  if (accounts.length === 0) return [];
+  const index = env.buildIndex();
+  env.reporter.starting(accounts);
+  try {
+    return await mapBounded(accounts, env.accountConcurrency, async (account) => {
+      const result = await syncOne(env, account, index);
+      env.reporter.finished(account, result);
+      return result;
+    });
+  } finally {
+    env.reporter.close();
+  }
+}
+
+async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex): Promise<AccountSyncResult> {
+  let client: MailboxClient;
+  try {
+    client = await env.openClient(account);
+  } catch (error) {
+    // Credentials that cannot even be built (bad key file, missing consent) fail this account only.
+    client = failingClient(error);
+  }
+  return syncAccount({
+    db: env.db,
+    account,
+    client,
+    store: env.store,
+    index,
+    capture: env.capture,
+    pageSize: env.pageSize,
+    historyStaleDays: env.historyStaleDays,
+    downloadAttachments: env.downloadAttachments ? () => env.downloadAttachments!(account, client) : undefined,
+    onProgress: (progress) => env.reporter.progress(account, progress),
+  });
+}
+
+/** A client whose every call fails with the error that prevented building it, so the run records it. */
+function failingClient(error: unknown): MailboxClient {
+  const fail = (): never => {
+    throw error;
+  };
+  return {
+    getProfile: async () => fail(),
+    listMessages: () => ({ [Symbol.asyncIterator]: () => ({ next: async () => fail() }) }),
+    getMessages: async () => fail(),
+    listHistory: () => ({ [Symbol.asyncIterator]: () => ({ next: async () => fail() }) }),
+    stats: () => ({ calls: 0, units: 0, retries: 0, throttled: 0 }),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The health of every account, as `crm-mail status` shows it and monitoring reads it: an account
+ * alerts when its last run failed, when it needs consent, or when its last success is older than
+ * twice the cron interval (a silent cron is a failure too).
+ */
+import type { Db } from '../db/open.js';
+import { accountCounts, listAccounts, type Account, type AccountCounts } from '../db/accounts.js';
+import { lastRun, type SyncRun } from '../db/syncRuns.js';
+import { parseCheckpoint } from './checkpoint.js';
+
+export type Health = 'ok' | 'failing' | 'stale' | 'needs_consent' | 'paused' | 'pending';
+
+export interface AccountStatusReport extends AccountCounts {
+  email: string;
+  status: Account['status'];
+  authMethod: Account['authMethod'];
+  health: Health;
+  alert: boolean;
+  /** Why the account alerts (or is not ok), in words. */
+  reason?: string;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  consecutiveFailures: number;
+  cursor: string | null;
+  cursorAgeMs: number | null;
+  backfill: 'done' | 'in_progress' | 'not_started';
+  lastRun: Pick<SyncRun, 'kind' | 'status' | 'startedAt' | 'durationMs' | 'apiCalls' | 'apiUnits' | 'stored' | 'error'> | null;
+}
+
+export interface StatusReport {
+  generatedAt: string;
+  syncIntervalMin: number;
+  accounts: AccountStatusReport[];
+  alerts: number;
+}
+
+function ageMs(iso: string | null, now: Date): number | null {
+  if (!iso) return null;
+  const at = Date.parse(iso);
+  return Number.isFinite(at) ? Math.max(0, now.getTime() - at) : null;
+}
+
+export function judgeHealth(account: Account, now: Date, syncIntervalMin: number): { health: Health; alert: boolean; reason?: string } {
+  const limitMs = 2 * syncIntervalMin * 60_000;
+  if (account.status === 'paused') return { health: 'paused', alert: false, reason: 'paused by an admin' };
+  if (account.status === 'needs_consent') return { health: 'needs_consent', alert: true, reason: 'OAuth consent missing or revoked: the partner must consent again' };
+  if (account.consecutiveFailures > 0) {
+    return { health: 'failing', alert: true, reason: `last ${account.consecutiveFailures === 1 ? 'run' : `${account.consecutiveFailures} runs`} failed` };
+  }
+  const sinceSuccess = ageMs(account.lastSuccessAt, now);
+  if (sinceSuccess === null) {
+    const sinceEnrolled = ageMs(account.createdAt, now) ?? 0;
+    if (sinceEnrolled > limitMs) return { health: 'stale', alert: true, reason: `never synced since enrollment ${Math.round(sinceEnrolled / 60_000)} min ago` };
+    return { health: 'pending', alert: false, reason: 'enrolled; waiting for the first sync' };
+  }
+  if (sinceSuccess > limitMs) {
+    return { health: 'stale', alert: true, reason: `last success ${Math.round(sinceSuccess / 60_000)} min ago, more than twice the ${syncIntervalMin}-minute interval` };
+  }
+  return { health: 'ok', alert: false };
+}
+
+export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Date; account?: string }): StatusReport {
+  const now = options.now ?? new Date();
+  const accounts = listAccounts(db).filter((account) => !options.account || account.email === options.account.toLowerCase());
+  const reports = accounts.map((account): AccountStatusReport => {
+    const judged = judgeHealth(account, now, options.syncIntervalMin);
+    const run = lastRun(db, account.id);
+    const checkpoint = parseCheckpoint(account.backfillCheckpoint);
+    return {
+      email: account.email,
+      status: account.status,
+      authMethod: account.authMethod,
+      ...judged,
+      lastSuccessAt: account.lastSuccessAt,
+      lastError: account.lastError,
+      lastErrorAt: account.lastErrorAt,
+      consecutiveFailures: account.consecutiveFailures,
+      cursor: account.historyId,
+      cursorAgeMs: ageMs(account.historyIdAt, now),
+      backfill: account.backfillCompletedAt ? 'done' : checkpoint?.kind === 'backfill' ? 'in_progress' : 'not_started',
+      ...accountCounts(db, account.id),
+      lastRun: run
+        ? { kind: run.kind, status: run.status, startedAt: run.startedAt, durationMs: run.durationMs, apiCalls: run.apiCalls, apiUnits: run.apiUnits, stored: run.stored, error: run.error }
+        : null,
+    };
+  });
+  return { generatedAt: now.toISOString(), syncIntervalMin: options.syncIntervalMin, accounts: reports, alerts: reports.filter((report) => report.alert).length };
+}
+
+/** "3m", "2h 5m", "4d 1h": ages in a table cell. */
+export function formatAge(ms: number | null): string {
+  if (ms === null) return '-';
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return `${Math.round(ms / 1000)}s`;
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
