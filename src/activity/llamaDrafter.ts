@@ -51,11 +51,21 @@ export interface LlamaDrafterOptions {
   log?: (line: string) => void;
 }
 
+export interface LoadTimings {
+  validateMs: number;
+  bindingMs: number;
+  modelMs: number;
+  contextMs: number;
+  totalMs: number;
+}
+
 export class LlamaDrafter implements Drafter {
   readonly kind = 'llama' as const;
   readonly model: string;
   /** Milliseconds from validating the file to a ready context. */
   readonly loadMs: number;
+  /** Where the load time went: header check, native binding (getLlama), model file, context. */
+  readonly timings: LoadTimings;
   readonly threads: number;
   private closed = false;
 
@@ -67,17 +77,19 @@ export class LlamaDrafter implements Drafter {
     private readonly session: ChatSession,
     private readonly grammar: Grammar,
     private readonly baseHistory: ChatHistory,
-    loadMs: number,
+    timings: LoadTimings,
     threads: number,
   ) {
     this.model = file.name;
-    this.loadMs = loadMs;
+    this.timings = timings;
+    this.loadMs = timings.totalMs;
     this.threads = threads;
   }
 
   static async open(options: LlamaDrafterOptions): Promise<LlamaDrafter> {
     const started = performance.now();
     const file = await validateModelFile(options.modelPath);
+    const validated = performance.now();
     const threads = options.threads ?? availableParallelism();
     const lib = await import('node-llama-cpp');
     let llama: Llama;
@@ -96,9 +108,11 @@ export class LlamaDrafter implements Drafter {
         { cause: error },
       );
     }
+    const bound = performance.now();
     let loaded: LlamaModel | undefined;
     try {
       loaded = await llama.loadModel({ modelPath: file.path });
+      const modelLoaded = performance.now();
       const context = await loaded.createContext({
         contextSize: Math.min(CONTEXT_SIZE_MAX, file.contextLength || CONTEXT_SIZE_MAX),
         sequences: 1,
@@ -106,9 +120,19 @@ export class LlamaDrafter implements Drafter {
       });
       const session = new lib.LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: SYSTEM_PROMPT });
       const grammar = await llama.createGrammarForJsonSchema(NOTE_SCHEMA);
-      const loadMs = performance.now() - started;
-      options.log?.(`model ${file.name} loaded in ${Math.round(loadMs)} ms (${threads} thread${threads === 1 ? '' : 's'}, ${llama.gpu || 'cpu'})`);
-      return new LlamaDrafter(file, llama, loaded, context, session, grammar, session.getChatHistory(), loadMs, threads);
+      const ready = performance.now();
+      const timings: LoadTimings = {
+        validateMs: validated - started,
+        bindingMs: bound - validated,
+        modelMs: modelLoaded - bound,
+        contextMs: ready - modelLoaded,
+        totalMs: ready - started,
+      };
+      options.log?.(
+        `model ${file.name} loaded in ${Math.round(timings.totalMs)} ms (${threads} thread${threads === 1 ? '' : 's'}, ${llama.gpu || 'cpu'}; ` +
+          `binding ${Math.round(timings.bindingMs)} ms, model ${Math.round(timings.modelMs)} ms)`,
+      );
+      return new LlamaDrafter(file, llama, loaded, context, session, grammar, session.getChatHistory(), timings, threads);
     } catch (error) {
       await loaded?.dispose().catch(() => undefined);
       await llama.dispose().catch(() => undefined);

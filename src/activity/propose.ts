@@ -13,10 +13,11 @@ import type { Db } from '../db/open.js';
 import { nowIso } from '../db/open.js';
 import {
   countCandidates,
-  insertProposal,
+  insertProposals,
   loadSourceEmail,
   selectCandidates,
   usersByAddress,
+  type NewProposal,
   type SourceEmail,
 } from '../db/proposals.js';
 import { resolveCutoff } from './cutoff.js';
@@ -61,6 +62,11 @@ export interface ProposeResult {
 }
 
 export const DEFAULT_LIMIT = 50;
+// Drafted proposals are written in small transactions: one disk sync per row made a 500-candidate
+// rule run take seconds, while keeping a whole model run for the end would lose every finished
+// draft if cron killed the run. A batch closes at 25 rows or after one second.
+const BATCH_ROWS = 25;
+const BATCH_MS = 1000;
 
 export const NO_DRAFTER_MESSAGE =
   'no drafter is configured, so no activity notes can be drafted. To draft with a local model, set CRM_MAIL_MODEL ' +
@@ -178,6 +184,16 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
   result.loadMs = drafter.loadMs;
   let tokensIn = 0;
   let tokensOut = 0;
+  const batch: NewProposal[] = [];
+  let batchOpenedAt = 0;
+  const flush = () => {
+    if (batch.length === 0) return;
+    for (const created of insertProposals(db, batch)) {
+      if (created) result.proposed++;
+      else result.skippedExisting++;
+    }
+    batch.length = 0;
+  };
   try {
     for (const key of keys) {
       const source = loadSourceEmail(db, key.messageKey, key.investorId);
@@ -199,7 +215,8 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
         result.preview!.push({ messageKey: key.messageKey, investorId: key.investorId, note });
         continue;
       }
-      const created = insertProposal(db, {
+      if (batch.length === 0) batchOpenedAt = performance.now();
+      batch.push({
         messageKey: key.messageKey,
         emailId: source.emailId,
         investorId: key.investorId,
@@ -212,11 +229,15 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
         tokensOut: draft.tokensOut ?? null,
         createdAt: nowIso(),
       });
-      if (created) result.proposed++;
-      else result.skippedExisting++;
+      if (batch.length >= BATCH_ROWS || performance.now() - batchOpenedAt >= BATCH_MS) flush();
     }
+    flush();
   } finally {
-    await drafter.close();
+    try {
+      flush(); // keep what was drafted before a failure
+    } finally {
+      await drafter.close();
+    }
   }
   if (kind === 'llama') {
     result.tokensIn = tokensIn;

@@ -244,3 +244,30 @@ export function accountCounts(db: Db, id: number): AccountCounts {
     failedAttachments: attachments.failed ?? 0,
   };
 }
+
+// ---- the account's stored mailbox copies, as the sync reconciles them ---------------------------
+
+/** Gmail ids of the account's rows not marked deleted whose internalDate is at or after sinceMs. */
+export function activeGmailIdsSince(db: Db, accountId: number, sinceMs: number): string[] {
+  return (
+    db.prepare('SELECT gmail_id FROM emails WHERE account_id = ? AND deleted_at IS NULL AND internal_date_ms >= ? ORDER BY internal_date_ms').all(accountId, sinceMs) as Array<{
+      gmail_id: string;
+    }>
+  ).map((row) => row.gmail_id);
+}
+
+/**
+ * Every stored copy of the account that Gmail should still list (not deleted, not in Trash or Spam);
+ * `matchedOnly` keeps those linked to at least one investor.
+ */
+export function listableGmailIds(db: Db, accountId: number, options: { matchedOnly?: boolean } = {}): string[] {
+  const matched = options.matchedOnly ? 'AND EXISTS (SELECT 1 FROM email_investor_matches m WHERE m.email_id = e.id)' : '';
+  return (
+    db
+      .prepare(
+        `SELECT gmail_id FROM emails e WHERE account_id = ? AND deleted_at IS NULL ${matched}
+           AND NOT EXISTS (SELECT 1 FROM json_each(coalesce(label_ids, '[]')) WHERE value IN ('TRASH', 'SPAM'))`,
+      )
+      .all(accountId) as Array<{ gmail_id: string }>
+  ).map((row) => row.gmail_id);
+}

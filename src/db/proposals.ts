@@ -161,18 +161,24 @@ export interface NewProposal {
   createdAt: string;
 }
 
+const INSERT_PROPOSAL = `
+  INSERT INTO email_activity_proposals
+    (message_key, email_id, investor_id, direction, message_date_ms, drafted_note, drafter, model, tokens_in, tokens_out, created_at)
+  VALUES (@messageKey, @emailId, @investorId, @direction, @messageDateMs, @draftedNote, @drafter, @model, @tokensIn, @tokensOut, @createdAt)
+  ON CONFLICT (message_key, investor_id) DO NOTHING`;
+
 /** Inserts unless the (message, investor) pair already has a proposal; true when this call created it. */
 export function insertProposal(db: Db, proposal: NewProposal): boolean {
-  return (
-    db
-      .prepare(
-        `INSERT INTO email_activity_proposals
-           (message_key, email_id, investor_id, direction, message_date_ms, drafted_note, drafter, model, tokens_in, tokens_out, created_at)
-         VALUES (@messageKey, @emailId, @investorId, @direction, @messageDateMs, @draftedNote, @drafter, @model, @tokensIn, @tokensOut, @createdAt)
-         ON CONFLICT (message_key, investor_id) DO NOTHING`,
-      )
-      .run(proposal).changes === 1
-  );
+  return db.prepare(INSERT_PROPOSAL).run(proposal).changes === 1;
+}
+
+/**
+ * Inserts several in one transaction (one disk sync instead of one per row); for each, whether
+ * this call created it (false: another run proposed the pair first).
+ */
+export function insertProposals(db: Db, list: readonly NewProposal[]): boolean[] {
+  const insert = db.prepare(INSERT_PROPOSAL);
+  return db.transaction(() => list.map((proposal) => insert.run(proposal).changes === 1)).immediate();
 }
 
 export interface Proposal {

@@ -279,3 +279,58 @@ export function getThread(db: Db, rootId: number): ThreadDetail | undefined {
     .all({ root: rootId }) as ThreadDetail['matches'];
   return { id: thread.id, subject: thread.subject, copies, attachments, matches };
 }
+
+/** The conversation a message (by RFC Message-ID, angle brackets or not) ended up in. */
+export function threadOfMessage(db: Db, messageId: string): number | undefined {
+  const bare = messageId.trim().replace(/^<|>$/g, '');
+  const row = db
+    .prepare('SELECT thread_id AS id FROM emails WHERE (rfc_message_id = ? OR rfc_message_id = ? OR message_key = ? OR message_key = ?) AND thread_id IS NOT NULL ORDER BY id LIMIT 1')
+    .get(bare, `<${bare}>`, bare, `<${bare}>`) as { id: number } | undefined;
+  return row === undefined ? undefined : resolveThread(db, row.id);
+}
+
+export interface InvestorActivity {
+  id: number;
+  name: string;
+  conversations: number;
+  messages: number;
+  partners: Person[];
+  lastMessageMs: number;
+}
+
+/** `threads --by-investor`: per investor with captured mail, how many conversations and messages, and who at the firm was involved. */
+export function listInvestorActivity(db: Db, filter: Pick<ThreadFilter, 'investorIds' | 'sinceMs'>): InvestorActivity[] {
+  const params: Record<string, unknown> = { investors: JSON.stringify(filter.investorIds ?? null), since: filter.sinceMs ?? null };
+  const rows = db
+    .prepare(
+      `${ROOTS}
+       SELECT i.id, i.name, count(DISTINCT r.root) AS conversations, count(DISTINCT e.message_key) AS messages, max(e.internal_date_ms) AS last_ms
+         FROM email_investor_matches m
+         JOIN investors i ON i.id = m.investor_id
+         JOIN emails e ON e.id = m.email_id
+         JOIN roots r ON r.id = e.thread_id
+        WHERE (@investors = 'null' OR i.id IN (SELECT value FROM json_each(@investors)))
+        GROUP BY i.id
+       HAVING @since IS NULL OR max(e.internal_date_ms) >= @since
+        ORDER BY last_ms DESC, i.name`,
+    )
+    .all(params) as Array<{ id: number; name: string; conversations: number; messages: number; last_ms: number }>;
+  const partners = db
+    .prepare(
+      `SELECT DISTINCT m.investor_id AS investor, a.email AS address, u.name AS name
+         FROM email_investor_matches m JOIN emails e ON e.id = m.email_id
+         JOIN email_accounts a ON a.id = e.account_id LEFT JOIN users u ON u.id = a.user_id
+        ORDER BY a.email`,
+    )
+    .all() as Array<Person & { investor: number }>;
+  const byInvestor = new Map<number, Person[]>();
+  for (const row of partners) byInvestor.set(row.investor, [...(byInvestor.get(row.investor) ?? []), { address: row.address, name: row.name }]);
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    conversations: row.conversations,
+    messages: row.messages,
+    partners: byInvestor.get(row.id) ?? [],
+    lastMessageMs: row.last_ms,
+  }));
+}

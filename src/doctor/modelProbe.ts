@@ -15,7 +15,7 @@ export async function probeModel(path: string, threads: number | undefined): Pro
   try {
     const model = await llama.loadModel({ modelPath: path });
     const elapsed = Date.now() - started;
-    const summary = `GGUF ${info.architecture}, ${model.fileInsights.totalLayers} layers, context ${info.contextLength}, loaded in ${elapsed} ms`;
+    const summary = `GGUF ${info.architecture}, context ${info.contextLength}, loaded in ${elapsed} ms`;
     await model.dispose();
     return { summary };
   } finally {

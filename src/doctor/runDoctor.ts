@@ -46,7 +46,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       results.push(checkWorkspaceDomain(config));
       results.push(checkCredentials(config));
       if (db) results.push(guard('accounts', () => checkAccounts(db)));
-      if (options.online) results.push(await checkTokenSafely(config, db, options.probeToken));
+      if (options.online) results.push(await checkTokenSafely(config, db, options.dbPath, options.probeToken));
       results.push(checkAttachmentsDir(config, options.cwd));
       results.push(await checkModel(config, { load: options.model, probe: options.probeModel }));
     }
@@ -82,10 +82,10 @@ function openForDoctor(dbPath: string, results: CheckResult[]): Db | undefined {
   return db;
 }
 
-async function checkTokenSafely(config: Readonly<Config>, db: Db | undefined, probe: TokenProbe | undefined): Promise<CheckResult> {
+async function checkTokenSafely(config: Readonly<Config>, db: Db | undefined, dbPath: string, probe: TokenProbe | undefined): Promise<CheckResult> {
   if (!db) return warn('token', 'not checked: the database cannot be opened', 'fix the database line first');
   try {
-    return await checkToken(config, db, probe);
+    return await checkToken(config, db, dbPath, probe);
   } catch (error) {
     return fail('token', `token check failed: ${(error as Error).message}`, 'see the runbook in the README (domain-wide delegation)');
   }

@@ -10,14 +10,14 @@ import { fail, ok, warn, type CheckResult } from './result.js';
 import { GMAIL_SCOPE } from './settingsChecks.js';
 
 /** Gets an access token for one user; throws the gmail layer's typed error when it cannot. */
-export type TokenProbe = (config: Readonly<Config>, db: Db, user: string) => Promise<void>;
+export type TokenProbe = (config: Readonly<Config>, dbPath: string, user: string) => Promise<void>;
 
-export async function checkToken(config: Readonly<Config>, db: Db, probe?: TokenProbe): Promise<CheckResult> {
+export async function checkToken(config: Readonly<Config>, db: Db, dbPath: string, probe?: TokenProbe): Promise<CheckResult> {
   const account = enrolledAccounts(db).find((candidate) => candidate.status === 'active');
   if (!account) return warn('token', 'no active enrolled mailbox to exchange a token for', 'crm-mail enroll-all, then run the doctor with --online again');
   const exchange = probe ?? (await import('./tokenProbe.js')).exchangeToken;
   try {
-    await exchange(config, db, account.email);
+    await exchange(config, dbPath, account.email);
   } catch (error) {
     const message = (error as Error).message;
     const fix =

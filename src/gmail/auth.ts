@@ -16,11 +16,11 @@
 import { statSync, readFileSync } from 'node:fs';
 import { JWT, OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config.js';
-import { AuthError, ConfigError, CrmMailError, TransientError, classifyNetworkError, readGoogleError } from '../errors.js';
+import { AuthError, ConfigError, CrmMailError, TransientError, readGoogleError } from '../errors.js';
 import type { Db } from '../db/open.js';
 import { markNeedsConsent, readSealedRefreshToken } from '../db/oauthTokens.js';
 import { open } from './secretBox.js';
-import { markTokenEndpointError } from './retry.js';
+import { markTokenEndpointError, toCrmMailError } from './retry.js';
 
 export const GMAIL_READONLY_SCOPE = 'https://www.googleapis.com/auth/gmail.readonly';
 /** Where google-auth-library sends token requests unless told otherwise. */
@@ -114,10 +114,8 @@ function tokenEndpointError(error: unknown, user: string, explain: TokenErrorExp
   const failure = readTokenFailure(error);
   let mapped: CrmMailError;
   if (failure.status === undefined) {
-    mapped =
-      classifyNetworkError(error, `token request for ${user}`) ??
-      classifyNetworkError((error as { cause?: unknown }).cause, `token request for ${user}`) ??
-      new TransientError(`token request for ${user}: the token endpoint could not be reached (${(error as Error).message ?? 'error'}); will retry.`, { cause: error });
+    const network = toCrmMailError(error, { context: `token request for ${user}`, keepCause: false });
+    mapped = network.kind === 'transient' ? network : new TransientError(`token request for ${user}: the token endpoint could not be reached; will retry.`);
   } else if (failure.status === 429 || failure.status >= 500) {
     mapped = new TransientError(`token request for ${user}: the token endpoint is temporarily unavailable (HTTP ${failure.status}); will retry.`, {
       status: failure.status,

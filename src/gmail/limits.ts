@@ -1,6 +1,6 @@
 /**
- * The two per-account limits every Gmail call passes through: a token bucket in Gmail quota units
- * (what Google meters) and a cap on requests in flight (Gmail also limits concurrency per user).
+ * The two per-account limits every Gmail call passes through: a quota meter in Gmail units (what
+ * Google meters) and a cap on requests in flight (Gmail also limits concurrency per user).
  */
 
 export type Clock = () => number;
@@ -8,81 +8,130 @@ export type Sleep = (ms: number) => Promise<void>;
 
 export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-export interface TokenBucketOptions {
-  /** Units added per second. */
-  ratePerSec: number;
-  /** Most units that can be spent at once after an idle spell (the burst). Default: one second's worth. */
-  capacity?: number;
+export interface QuotaLimiterOptions {
+  /** Units allowed in any one-second window (Gmail: 250 units per user per second, moving average). */
+  unitsPerSec: number;
+  /** The moving window, default 1000 ms. */
+  windowMs?: number;
+  /** Extra margin after the window, default 5 ms (timer and clock granularity). */
+  guardMs?: number;
   now?: Clock;
-  sleep?: Sleep;
+}
+
+interface Spend {
+  units: number;
+  /** When the request's answer came back; undefined while it is in flight. */
+  end?: number;
+}
+
+interface Waiter {
+  units: number;
+  grant(release: () => void): void;
 }
 
 /**
- * A reservation-style token bucket: `reserve` takes the units at once, letting the balance go
- * negative, and says how long the caller must wait before sending. Reservations queue in call
- * order, so callers are served first come first served without a waiter list, and a request larger
- * than the capacity (a big batch) still goes through after a proportional wait instead of
- * deadlocking.
+ * The account's quota meter in Gmail units: at most `unitsPerSec` units in any one-second window,
+ * served first come, first served.
+ *
+ * Gmail meters the per-user limit as a moving average over the second, and the emulator as a
+ * moving one-second window of arrivals. A request arrives at Gmail at some moment between our send
+ * and its answer, so a spend is counted from the moment it is granted until one window after its
+ * ANSWER came back. That is conservative by one round trip, and it never exceeds the configured
+ * rate at Gmail however uneven the latency (a classic refill bucket, or a window counted from the
+ * send, does when a slow answer hides an early arrival). An idle account may spend a full second's
+ * worth at once.
  */
-export class TokenBucket {
-  readonly ratePerSec: number;
+export class QuotaLimiter {
+  readonly unitsPerSec: number;
+  readonly windowMs: number;
+  /** Units allowed per window: one second's worth. */
   readonly capacity: number;
-  private tokens: number;
-  private updatedAt: number;
-  private pausedUntil = 0;
+  private readonly guardMs: number;
   private readonly now: Clock;
-  private readonly sleep: Sleep;
+  private spends: Spend[] = [];
+  private readonly queue: Waiter[] = [];
+  private notBefore = 0;
+  private timer?: NodeJS.Timeout;
+  private timerAt = Number.POSITIVE_INFINITY;
   /** Total units granted, for tests and stats. */
   granted = 0;
 
-  constructor(options: TokenBucketOptions) {
-    if (!(options.ratePerSec > 0)) throw new RangeError('ratePerSec must be positive');
-    this.ratePerSec = options.ratePerSec;
-    this.capacity = Math.max(1, options.capacity ?? options.ratePerSec);
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? realSleep;
-    this.tokens = this.capacity;
-    this.updatedAt = this.now();
-  }
-
-  private refill(now: number): void {
-    const from = Math.max(this.updatedAt, this.pausedUntil);
-    if (now > from) this.tokens = Math.min(this.capacity, this.tokens + ((now - from) * this.ratePerSec) / 1000);
-    this.updatedAt = Math.max(now, this.updatedAt);
-  }
-
-  /** Takes `units` now and returns the milliseconds to wait before using them (0 = go). */
-  reserve(units: number): number {
-    const now = this.now();
-    this.refill(now);
-    this.tokens -= units;
-    this.granted += units;
-    const pauseWait = Math.max(0, this.pausedUntil - now);
-    const debtWait = this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.ratePerSec;
-    return pauseWait + debtWait;
-  }
-
-  /** Waits until `units` may be spent. */
-  async take(units: number): Promise<void> {
-    const wait = this.reserve(units);
-    if (wait > 0) await this.sleep(wait);
+  constructor(options: QuotaLimiterOptions) {
+    if (!(options.unitsPerSec > 0)) throw new RangeError('unitsPerSec must be positive');
+    this.unitsPerSec = options.unitsPerSec;
+    this.windowMs = options.windowMs ?? 1000;
+    this.guardMs = options.guardMs ?? 5;
+    this.capacity = (this.unitsPerSec * this.windowMs) / 1000;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /**
-   * Gmail said "slow down": stop everyone on this account for `ms` and start again from an empty
-   * bucket, so requests already queued do not all fire the moment the pause ends.
+   * Waits until `units` may be spent and returns the release to call when the request's answer
+   * (or failure) came back. A request larger than one window's allowance waits for an empty window.
    */
-  pause(ms: number): void {
-    const now = this.now();
-    this.refill(now);
-    this.tokens = Math.min(this.tokens, 0);
-    this.pausedUntil = Math.max(this.pausedUntil, now + ms);
+  acquire(units: number): Promise<() => void> {
+    return new Promise((resolve) => {
+      this.queue.push({ units, grant: resolve });
+      this.pump();
+    });
   }
 
-  /** Units available now (negative when reservations are queued). */
-  available(): number {
-    this.refill(this.now());
-    return this.tokens;
+  /** Gmail said "slow down": nothing new goes out for this account before `ms` from now. */
+  pause(ms: number): void {
+    this.notBefore = Math.max(this.notBefore, this.now() + ms);
+    this.pump();
+  }
+
+  /** Units counted in the window now (in flight, or answered less than a window ago). */
+  inWindow(): number {
+    this.expire(this.now());
+    return this.spends.reduce((sum, spend) => sum + spend.units, 0);
+  }
+
+  private expire(now: number): void {
+    const horizon = this.windowMs + this.guardMs;
+    if (this.spends.some((spend) => spend.end !== undefined && spend.end + horizon <= now)) {
+      this.spends = this.spends.filter((spend) => spend.end === undefined || spend.end + horizon > now);
+    }
+  }
+
+  private pump(): void {
+    const now = this.now();
+    this.expire(now);
+    let used = this.spends.reduce((sum, spend) => sum + spend.units, 0);
+    while (this.queue.length > 0) {
+      if (now < this.notBefore) return this.wakeAt(this.notBefore);
+      const head = this.queue[0]!;
+      if (used + Math.min(head.units, this.capacity) > this.capacity + 1e-9) {
+        // Wait for the earliest answered spend to leave the window; in-flight ones call pump when answered.
+        const ends = this.spends.filter((spend) => spend.end !== undefined).map((spend) => spend.end! + this.windowMs + this.guardMs);
+        if (ends.length > 0) this.wakeAt(Math.min(...ends));
+        return;
+      }
+      this.queue.shift();
+      const spend: Spend = { units: head.units };
+      this.spends.push(spend);
+      used += head.units;
+      this.granted += head.units;
+      let released = false;
+      head.grant(() => {
+        if (released) return;
+        released = true;
+        spend.end = this.now();
+        this.pump();
+      });
+    }
+  }
+
+  private wakeAt(at: number): void {
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, Math.max(0, Math.ceil(at - this.now())));
   }
 }
 

@@ -98,6 +98,11 @@ export interface ClassifyOptions {
   context: string;
   /** The call was history.list: a 404 means the cursor expired. */
   historyRequest?: boolean;
+  /**
+   * Keep the library's error as `cause` (default true). False for token requests: their request
+   * body (refresh token, code) is not fully redacted by gaxios, and a cause may end up in a log.
+   */
+  keepCause?: boolean;
 }
 
 /** Any failure of a Gmail call as one of the foundation's typed errors. */
@@ -114,20 +119,21 @@ export function toCrmMailError(error: unknown, options: ClassifyOptions): CrmMai
       historyRequest: options.historyRequest,
     });
   }
+  const cause = options.keepCause === false ? undefined : error;
   for (const link of causes(error)) {
     if (link instanceof CrmMailError) return link;
     const network = classifyNetworkError(link, options.context);
-    if (network) return network;
+    if (network) return cause ? network : new TransientError(network.message, { reason: network.reason });
     const name = (link as { name?: unknown }).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
-      return new TransientError(`${options.context}: Gmail did not answer in time; will retry.`, { cause: error, reason: 'timeout' });
+      return new TransientError(`${options.context}: no answer in time; will retry.`, { cause, reason: 'timeout' });
     }
   }
-  const message = err.message ?? String(error);
-  if (/fetch failed|socket hang up|other side closed|network/i.test(message)) {
-    return new TransientError(`${options.context}: network error (${message}); will retry.`, { cause: error, reason: 'network' });
+  const message = (err.message ?? String(error)).slice(0, 200);
+  if (/fetch failed|socket hang up|other side closed|network|terminated/i.test(message)) {
+    return new TransientError(`${options.context}: network error (${message}); will retry.`, { cause, reason: 'network' });
   }
-  return new CrmMailError('permanent', `${options.context}: unexpected failure (${message}).`, { cause: error });
+  return new CrmMailError('permanent', `${options.context}: unexpected failure (${message}).`, { cause });
 }
 
 const tokenEndpointErrors = new WeakSet<CrmMailError>();

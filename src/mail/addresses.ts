@@ -18,7 +18,7 @@ export function normalizeAddress(input: string | null | undefined): string {
   if (!input) return '';
   let value = input.trim().replace(/^mailto:/i, '').replace(/^<+|>+$/g, '').trim().toLowerCase();
   value = value.replace(/\.+$/, '');
-  if (!ADDRESS_SHAPE.test(value)) return '';
+  if (!ADDRESS_SHAPE.test(value) || value.includes('\ufffd')) return '';
   const at = value.lastIndexOf('@');
   const local = value.slice(0, at);
   const domain = normalizeDomain(value.slice(at + 1));

@@ -87,11 +87,16 @@ const SNIPPET_LENGTH = 200;
 export const MAX_TEXT_CHARS = 1_000_000;
 
 const PARSER_OPTIONS = {
+  // HTML is converted here (htmlToText), the same way for every message, when there is no text part.
+  skipHtmlToText: true,
   skipTextToHtml: true,
   skipImageLinks: true,
   keepCidLinks: true,
   skipTextLinks: true,
   checksumAlgo: false as const,
+  // A forwarded message (message/rfc822) stays one attachment, as Gmail lists it in format=full, so
+  // part ids and attachment rows are the same whichever format a copy was read from.
+  ignoreEmbedded: true,
   maxHtmlLengthToParse: 5_000_000,
 };
 
@@ -160,22 +165,30 @@ function makeSnippet(text: string): string {
   return flat.slice(0, SNIPPET_LENGTH - 1).trimEnd() + '…';
 }
 
-/** Reads an RFC 5322 date (comments and obsolete zones tolerated); undefined when unreadable. */
+/** Zone abbreviations V8 does not read, as offsets (the common ones in old and Asian mail). */
+const ZONES: Record<string, string> = {
+  JST: '+0900', KST: '+0900', HKT: '+0800', SGT: '+0800', CST8: '+0800', AWST: '+0800', ACST: '+0930', AEST: '+1000',
+  AEDT: '+1100', NZST: '+1200', NZDT: '+1300', IST: '+0530', PKT: '+0500', MSK: '+0300', EET: '+0200', EEST: '+0300',
+  CET: '+0100', CEST: '+0200', MET: '+0100', MEST: '+0200', MEZ: '+0100', MESZ: '+0200', WET: '+0000', WEST: '+0100',
+  BST: '+0100', HST: '-1000', AKST: '-0900', AKDT: '-0800', AST: '-0400', ADT: '-0300', NST: '-0330', NDT: '-0230',
+};
+
+/** Reads an RFC 5322 date (comments, obsolete zones and 2-digit years tolerated); undefined when unreadable. */
 export function parseDateHeader(value: string | undefined): number | undefined {
   if (!value) return undefined;
-  const cleaned = value.replace(/\([^()]*\)/g, ' ').replace(/\s+/g, ' ').trim();
+  let cleaned = value.replace(/\([^()]*\)/g, ' ').replace(/\s+/g, ' ').trim();
   if (cleaned === '') return undefined;
+  cleaned = cleaned.replace(/\b([A-Z]{2,5}\d?)$/, (zone: string) => ZONES[zone] ?? zone);
   let ms = Date.parse(cleaned);
   if (Number.isNaN(ms)) {
-    // "Mon, 3 Jun 2002 10:00:00 +0200 +0200", "Tue Jun 04 2002 ..." and similar: keep the first
-    // recognisable date-time-zone run.
+    // "Mon, 3 Jun 2002 10:00:00 +0200 +0200" and similar: keep the first date-time-zone run.
     const match = cleaned.match(/(\d{1,2}\s+[A-Za-z]{3,}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s+[+-]\d{4}|\s+[A-Z]{1,5})?)/);
     if (match) ms = Date.parse(match[1]!);
   }
   if (Number.isNaN(ms)) return undefined;
-  // Years before mail existed or far in the future are typos, not dates.
+  // Years before e-mail or far in the future are typos, not dates.
   const year = new Date(ms).getUTCFullYear();
-  if (year < 1970 || year > 2200) return undefined;
+  if (year < 1900 || year > 2200) return undefined;
   return ms;
 }
 
@@ -238,14 +251,22 @@ function bulkSignals(lines: readonly HeaderLine[]): BulkSignals {
   return signals;
 }
 
-/** A stable key for a message without a Message-ID: the same in every mailbox and every format. */
+/**
+ * A stable key for a message without a Message-ID: the same in every mailbox and every format.
+ * Only ASCII letters, digits and a few marks of the headers count, because an undecodable byte is
+ * read as U+FFFD by one decoder and as Latin-1 by another (raw vs Gmail's decoded headers).
+ */
 export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: string[]; dateHeader?: string; subject?: string; fallback?: string }): string {
+  const ascii = (value: string): string => value.toLowerCase().replace(/[^a-z0-9@.:+,_-]+/g, '');
+  // An address with non-ASCII bytes is exactly what decoders disagree on: left out.
+  // eslint-disable-next-line no-control-regex
+  const addresses = (list: string[]): string => list.filter((a) => /^[\x21-\x7e]+$/.test(a)).join(',');
   const basis = [
-    parts.from ?? '',
-    (parts.to ?? []).join(','),
-    (parts.cc ?? []).join(','),
-    (parts.dateHeader ?? '').replace(/\s+/g, ' ').trim(),
-    (parts.subject ?? '').replace(/\s+/g, ' ').trim(),
+    addresses(parts.from ? [parts.from] : []),
+    addresses(parts.to ?? []),
+    addresses(parts.cc ?? []),
+    ascii(parts.dateHeader ?? ''),
+    ascii(parts.subject ?? ''),
     parts.dateHeader ? '' : (parts.fallback ?? ''),
   ].join('\n');
   return 'synthetic:' + createHash('sha256').update(basis).digest('hex').slice(0, 40);
@@ -289,7 +310,7 @@ function dropUndefined<T extends object>(value: T): T {
 }
 
 /** Builds the canonical message from mailparser's result. */
-function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: string[], withBody: boolean): CanonicalMessage {
+function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: string[], withBody: boolean, rawFallback: string): CanonicalMessage {
   const message = emptyMessage(meta, problems);
   const lines = parsed.headerLines ?? [];
 
@@ -340,7 +361,9 @@ function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: s
       cc: message.cc.map((a) => a.address),
       dateHeader: message.dateHeader,
       subject: message.subject,
-      fallback: meta?.gmailId ? `${meta.gmailId}` : undefined,
+      // Without a Date header the visible headers may say almost nothing: add the Gmail id (one per
+      // mailbox copy, same in every format) or, for a file, the hash of its bytes.
+      fallback: meta?.gmailId ?? rawFallback,
     });
   return dropUndefined(message);
 }
@@ -381,14 +404,15 @@ function headerBlock(raw: Buffer): Buffer {
 export async function parseRaw(raw: Buffer, gmail?: GmailMeta): Promise<CanonicalMessage> {
   const problems: string[] = [];
   let input = raw;
+  const rawFallback = gmail?.gmailId ? '' : 'sha256:' + createHash('sha256').update(raw).digest('hex');
   if (input.length >= 3 && input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) input = input.subarray(3);
   try {
-    return fromParsed(await runParser(input), gmail, problems, true);
+    return fromParsed(await runParser(input), gmail, problems, true, rawFallback);
   } catch (error) {
     problems.push(`mime: the message structure could not be parsed (${cleanLine((error as Error).message).slice(0, 200)}); headers only`);
   }
   try {
-    const message = fromParsed(await runParser(Buffer.concat([headerBlock(input), Buffer.from('\r\n\r\n')])), gmail, problems, false);
+    const message = fromParsed(await runParser(Buffer.concat([headerBlock(input), Buffer.from('\r\n\r\n')])), gmail, problems, false, rawFallback);
     return message;
   } catch (error) {
     problems.push(`headers: could not be parsed (${cleanLine((error as Error).message).slice(0, 200)})`);

@@ -103,7 +103,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   const walk = async (checkpoint: ListingCheckpoint): Promise<void> => {
     if (checkpoint.pagesDone > 0 || checkpoint.queryIndex > 0) details.resumedFrom = { query: checkpoint.queryIndex, pagesDone: checkpoint.pagesDone };
     const done = await walkListing(context, checkpoint, { pageSize: input.pageSize, persist: true, afterCommit, onPage: onListing(checkpoint.kind) });
-    if (checkpoint.kind === 'relist') await reconcileWindow(context, checkpoint.sinceMs ?? 0);
+    if (checkpoint.kind === 'relist') await reconcileAfterRelist(context, checkpoint.queries, checkpoint.sinceMs ?? 0, input.pageSize);
     finishListing(input.db, account.id, done);
   };
 
@@ -225,14 +225,25 @@ function unsearchedTerms(db: Db, accountId: number, index: MatchIndex): number {
 }
 
 /**
- * After a re-list: stored mail inside the window that Gmail no longer lists may have been deleted or
- * relabelled while the cursor was lost. Ask Gmail for each (minimal format) and apply what it says.
+ * After a re-list: while the cursor was lost, stored mail may have been deleted or relabelled. The
+ * re-list fetched only the window, so two cheap checks close the gap: an id-only listing of the same
+ * searches without the window (5 units per 500 ids) finds stored copies Gmail no longer lists, at any
+ * age; and every stored copy inside the window is looked at for label changes. Each candidate costs
+ * one minimal get: a 404 marks it deleted, an answer replaces its labels.
  */
-async function reconcileWindow(context: PageContext, sinceMs: number): Promise<void> {
-  const ids = context.store.activeGmailIdsSince(context.accountId, sinceMs);
+async function reconcileAfterRelist(context: PageContext, queries: string[], sinceMs: number, pageSize: number): Promise<void> {
+  const listed = new Set<string>();
+  for (const query of queries) {
+    for await (const page of context.client.listMessages({ q: query === '' ? undefined : query, pageSize: Math.max(pageSize, 500) })) {
+      for (const message of page.messages) listed.add(message.id);
+    }
+  }
+  const live = context.store.activeGmailIdsSince(context.accountId, 0);
+  const recent = new Set(context.store.activeGmailIdsSince(context.accountId, sinceMs));
+  const check = live.filter((id) => !listed.has(id) || recent.has(id));
   const chunk = 100;
-  for (let start = 0; start < ids.length; start += chunk) {
-    const part = ids.slice(start, start + chunk);
+  for (let start = 0; start < check.length; start += chunk) {
+    const part = check.slice(start, start + chunk);
     const answers = await context.client.getMessages(part, 'minimal');
     const gone: string[] = [];
     const labels: Array<[string, string[]]> = [];

@@ -66,7 +66,7 @@ export interface MatchIndex {
 
 /** Storage of mailbox copies: the pipeline's capture and the emails table. All synchronous (SQLite). */
 export interface MailStore {
-  parse(message: GmailMessage): ParsedMessage;
+  parse(message: GmailMessage): Promise<ParsedMessage>;
   /** Which of these Gmail ids this account already stores (deleted rows included). */
   storedGmailIds(accountId: number, gmailIds: string[]): Set<string>;
   capture(accountId: number, message: ParsedMessage, match: MatchOutcome, contentLevel: 'metadata' | 'full'): { inserted: boolean };

@@ -44,14 +44,22 @@ export type SyncOutcome =
   | { ran: false; holder: LeaseHolder }
   | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tookOverFrom?: LeaseHolder };
 
-/** Holds the sync lease for the duration of `work`, renewing it; other holders make this return at once. */
+/**
+ * Holds the sync lease for the duration of `work`, renewing it. When another process holds it, this
+ * returns at once (sync under cron), or keeps trying for `waitMs` first (verify, rematch).
+ */
 export async function withSyncLease<T>(
   db: Db,
-  identity: { pid?: number; host?: string },
+  identity: { pid?: number; host?: string; waitMs?: number },
   work: (tookOverFrom?: LeaseHolder) => Promise<T>,
 ): Promise<{ ran: false; holder: LeaseHolder } | { ran: true; value: T }> {
   const lease = { pid: identity.pid ?? process.pid, host: identity.host ?? hostname(), ttlMs: LEASE_TTL_MS, isAlive: pidIsAlive };
-  const attempt = acquireLease(db, lease);
+  const deadline = Date.now() + (identity.waitMs ?? 0);
+  let attempt = acquireLease(db, lease);
+  while (!attempt.acquired && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(5000, Math.max(50, deadline - Date.now()))));
+    attempt = acquireLease(db, lease);
+  }
   if (!attempt.acquired) return { ran: false, holder: attempt.holder };
   const timer = setInterval(() => renewLease(db, lease), LEASE_RENEW_MS);
   timer.unref();

@@ -69,7 +69,7 @@ export async function storeNewMessages(context: PageContext, ids: string[], also
   const wanted: string[] = [];
   for (const [id, message] of headers) {
     if ((message.labelIds ?? []).some((label) => IGNORED_LABELS.has(label))) continue;
-    const match = context.index.match(context.store.parse(message), context.accountEmail);
+    const match = context.index.match(await context.store.parse(message), context.accountEmail);
     if (isKept(match, context.capture)) wanted.push(id);
   }
   const full = await fetchPresent(context, wanted, 'full');
@@ -78,7 +78,7 @@ export async function storeNewMessages(context: PageContext, ids: string[], also
   for (const id of wanted) {
     const message = full.get(id);
     if (!message) continue;
-    const parsed = context.store.parse(message);
+    const parsed = await context.store.parse(message);
     // Match again on the full message: it is what gets stored, and its headers are complete.
     const match = context.index.match(parsed, context.accountEmail);
     if (!isKept(match, context.capture)) continue;

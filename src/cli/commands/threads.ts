@@ -4,18 +4,20 @@
  * body can move the cursor, retitle the window or hide text.
  */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CliContext } from '../context.js';
 import { inert, inertLine } from '../output.js';
 import { NotFoundError, UsageError } from '../../errors.js';
-import type { Person, ThreadAttachment, ThreadDetail, ThreadMessageCopy, ThreadSummary } from '../../db/threadsView.js';
+import type { InvestorActivity, Person, ThreadAttachment, ThreadDetail, ThreadMessageCopy, ThreadSummary } from '../../db/threadsView.js';
 
 const THREADS_EXAMPLES = `
 Examples:
   $ crm-mail threads
   $ crm-mail threads --investor "Harborview Pension" --since 2026-10-01
   $ crm-mail threads --investor 12 --json
-  $ crm-mail threads --since 30d --limit 100`;
+  $ crm-mail threads --since 30d --limit 100
+  $ crm-mail threads --by-investor`;
 
 const THREAD_EXAMPLES = `
 Examples:
@@ -31,8 +33,9 @@ export function registerThreads(program: Command, ctx: CliContext): void {
     .option('--since <date>', 'only conversations active since DATE (YYYY-MM-DD, ISO time, or Nd for N days ago)')
     .option('--limit <n>', 'show at most N conversations', '50')
     .option('--all', 'include conversations matched to no investor')
+    .option('--by-investor', 'one row per investor: conversations, messages, partners involved, last activity')
     .addHelpText('after', THREADS_EXAMPLES)
-    .action(async (options: { investor?: string; since?: string; limit: string; all?: boolean }) => {
+    .action(async (options: { investor?: string; since?: string; limit: string; all?: boolean; byInvestor?: boolean }) => {
       const view = await import('../../db/threadsView.js');
       const db = ctx.db({ mustExist: true });
       const limit = parseLimit(options.limit);
@@ -43,6 +46,14 @@ export function registerThreads(program: Command, ctx: CliContext): void {
         if (investors.length === 0) throw new NotFoundError(`no investor matches "${inertLine(options.investor)}" (give an id, the exact name, or part of it).`);
         investorIds = investors.map((investor) => investor.id);
         if (investors.length > 1) ctx.out.info(`investors matching "${inertLine(options.investor)}": ${investors.map((i) => `${inertLine(i.name)} (#${i.id})`).join(', ')}`);
+      }
+      if (options.byInvestor) {
+        const activity = view.listInvestorActivity(db, { investorIds, sinceMs });
+        if (ctx.out.json) return ctx.out.data(activity.map(investorActivityJson));
+        if (activity.length === 0) return ctx.out.line('No investor has captured mail' + (options.investor || options.since ? ' for that filter.' : ' yet: run `crm-mail sync` first.'));
+        ctx.out.write(await renderInvestorTable(activity));
+        ctx.out.line(`${activity.length} investor${activity.length === 1 ? '' : 's'} with captured mail; list their conversations with: crm-mail threads --investor <name|id>`);
+        return;
       }
       const filter = { investorIds, sinceMs, includeUnmatched: Boolean(options.all) };
       const threads = view.listThreads(db, { ...filter, limit });
@@ -127,8 +138,24 @@ export function formatTime(ms: number): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
+/**
+ * Widths of the text columns: fitted to the terminal when there is one (the table must not wrap),
+ * generous in a pipe or a file.
+ */
+export function textColumnWidths(columns: number | undefined, weights: number[], fixed: number): number[] {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  const available = Math.max(weights.length * 12, (columns ?? 176) - fixed);
+  return weights.map((weight) => Math.max(10, Math.floor((available * weight) / total)));
+}
+
+function terminalColumns(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
+}
+
 async function renderThreadsTable(threads: ThreadSummary[]): Promise<string> {
   const { default: Table } = await import('cli-table3');
+  // ID, Msgs and Last activity plus borders and padding take about 46 columns.
+  const [investorWidth, subjectWidth, participantsWidth, partnersWidth] = textColumnWidths(terminalColumns(), [28, 42, 32, 30], 46) as [number, number, number, number];
   // No colours: the table must read the same under cron, in a pipe and on a terminal.
   const table = new Table({
     head: ['ID', 'Investor', 'Subject', 'Participants', 'Partners', 'Msgs', 'Last activity'],
@@ -138,15 +165,47 @@ async function renderThreadsTable(threads: ThreadSummary[]): Promise<string> {
   for (const thread of threads) {
     table.push([
       thread.id,
-      cut(listLabel(thread.investors.map((investor) => inertLine(investor.name)), 2), 28),
-      cut(inertLine(thread.subject).trim() || '(no subject)', 42),
-      cut(listLabel(thread.participants.map(personLabel), 2), 32),
-      cut(listLabel(thread.partners.map(personLabel), 3), 30),
+      cut(listLabel(thread.investors.map((investor) => inertLine(investor.name)), 2), investorWidth),
+      cut(inertLine(thread.subject).trim() || '(no subject)', subjectWidth),
+      cut(listLabel(thread.participants.map(personLabel), 2), participantsWidth),
+      cut(listLabel(thread.partners.map(personLabel), 3), partnersWidth),
       thread.messages,
       formatTime(thread.lastMessageMs),
     ]);
   }
   return table.toString() + '\n';
+}
+
+async function renderInvestorTable(activity: InvestorActivity[]): Promise<string> {
+  const { default: Table } = await import('cli-table3');
+  const [investorWidth, partnersWidth] = textColumnWidths(terminalColumns(), [36, 48], 50) as [number, number];
+  const table = new Table({
+    head: ['ID', 'Investor', 'Conversations', 'Msgs', 'Partners', 'Last activity'],
+    style: { head: [], border: [] },
+    colAligns: ['right', 'left', 'right', 'right', 'left', 'left'],
+  });
+  for (const row of activity) {
+    table.push([
+      row.id,
+      cut(inertLine(row.name), investorWidth),
+      row.conversations,
+      row.messages,
+      cut(listLabel(row.partners.map(personLabel), 3), partnersWidth),
+      formatTime(row.lastMessageMs),
+    ]);
+  }
+  return table.toString() + '\n';
+}
+
+function investorActivityJson(row: InvestorActivity): Record<string, unknown> {
+  return {
+    id: row.id,
+    name: inertLine(row.name),
+    conversations: row.conversations,
+    messages: row.messages,
+    partners: row.partners.map(personJson),
+    lastActivity: new Date(row.lastMessageMs).toISOString(),
+  };
 }
 
 function personJson(person: Person): { address: string; name: string | null } {
@@ -175,7 +234,8 @@ export interface LogicalMessage {
   copy: ThreadMessageCopy;
   mailboxes: Array<{ account: string; name: string | null; deleted: boolean }>;
   investors: Array<{ name: string; strategy: string; matchedAddress: string }>;
-  attachments: Array<ThreadAttachment & { path: string | null }>;
+  /** path: where the bytes should be; present: whether a file is there now. */
+  attachments: Array<ThreadAttachment & { path: string | null; present: boolean }>;
 }
 
 /** Folds the mailbox copies of each message into one, oldest first. */
@@ -207,10 +267,10 @@ export function logicalMessages(detail: ThreadDetail, attachmentsDir: string): L
       copy: shown,
       mailboxes: copies.map((copy) => ({ account: copy.account, name: copy.accountName, deleted: copy.deletedAt !== null })),
       investors: [...investors.values()],
-      attachments: [...attachments.values()].map((attachment) => ({
-        ...attachment,
-        path: attachment.storagePath === null ? null : isAbsolute(attachment.storagePath) ? attachment.storagePath : resolve(attachmentsDir, attachment.storagePath),
-      })),
+      attachments: [...attachments.values()].map((attachment) => {
+        const path = attachment.storagePath === null ? null : isAbsolute(attachment.storagePath) ? attachment.storagePath : resolve(attachmentsDir, attachment.storagePath);
+        return { ...attachment, path, present: path !== null && existsSync(path) };
+      }),
     });
   }
   return result.sort((a, b) => a.copy.internalDateMs - b.copy.internalDateMs || a.copy.emailId - b.copy.emailId);
@@ -242,8 +302,7 @@ export function formatBytes(bytes: number | null): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-// Where quoted history starts in replies and forwards (mail clients' attribution lines).
-const ATTRIBUTION = /^\s*(On\b.{0,200}\bwrote:|Le\b.{0,200}\ba écrit\s*:|Am\b.{0,200}\bschrieb.{0,100}:)\s*$/i;
+// Where a forwarded or Outlook-style history block starts: everything after it is earlier mail.
 const HISTORY_BLOCK_START = [/^\s*-{2,}\s*Original Message\s*-{2,}\s*$/i, /^\s*-{2,}\s*Forwarded message\s*-{2,}\s*$/i, /^\s*Begin forwarded message:\s*$/i];
 
 /**
@@ -330,7 +389,12 @@ export function renderThread(detail: ThreadDetail, messages: LogicalMessage[], o
       lines.push('', 'Attachments:');
       for (const attachment of message.attachments) {
         const name = inertLine(attachment.filename).trim() || '(unnamed)';
-        const where = attachment.status === 'stored' && attachment.path ? attachment.path : `not stored (${attachment.status})`;
+        const where =
+          attachment.status !== 'stored' || !attachment.path
+            ? `not stored (${attachment.status})`
+            : attachment.present
+              ? attachment.path
+              : `${attachment.path} (missing: is CRM_GMAIL_ATTACHMENTS_DIR the folder sync used?)`;
         lines.push(`  ${name}  ${inertLine(attachment.contentType) || 'application/octet-stream'}  ${formatBytes(attachment.size)}  ${inertLine(where)}`);
       }
     }
@@ -364,6 +428,7 @@ function threadDetailJson(detail: ThreadDetail, messages: LogicalMessage[], requ
         status: attachment.status,
         sha256: attachment.sha256,
         path: attachment.path,
+        present: attachment.present,
       })),
     })),
   };

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import type { CliContext } from '../context.js';
+import { inertLine } from '../output.js';
+import { UsageError } from '../../errors.js';
+import { exportMessages, type ExportedMessage } from '../../db/messageExport.js';
+
+function parseSince(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!Number.isFinite(ms)) throw new UsageError(`--since must be a date such as 2026-10-01 or 2026-10-01T09:00:00Z (got ${JSON.stringify(text)}).`);
+  return ms;
+}
+
+function parseInvestor(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--investor must be an investor id (a whole number), got ${JSON.stringify(text)}.`);
+  return Number(text);
+}
+
+function investorsCell(message: ExportedMessage): string {
+  return message.investors.map((match) => `${match.investorName ?? '#' + match.investorId} (${match.strategy} ${match.address})`).join('\n');
+}
+
+export function registerMessages(program: Command, ctx: CliContext): void {
+  program
+    .command('messages')
+    .description('list the stored mail, one row per mailbox copy, with the investors it matched')
+    .option('--investor <id>', 'only mail matched to this investor id')
+    .option('--account <email>', 'only this mailbox')
+    .option('--since <date>', 'only mail Gmail received on or after this date (UTC)')
+    .option('--include-deleted', 'also copies deleted in Gmail since they were stored')
+    .option('--limit <n>', 'at most this many rows (newest first)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ crm-mail messages --investor 12
+  $ crm-mail messages --account jane@northwind.vc --since 2026-10-01
+  $ crm-mail --json messages > investor-mail.json     # the export: one JSON array
+
+The --json array has, per copy: account, gmailId, messageId, messageKey, gmailThreadId, threadId,
+date, internalDateMs, direction, subject, from, to, cc, labels, deleted, and investors
+[{investorId, investorName, strategy, address}].`,
+    )
+    .action((options: { investor?: string; account?: string; since?: string; includeDeleted?: boolean; limit?: string }) => {
+      const limit = options.limit === undefined ? undefined : Number(options.limit);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new UsageError(`--limit must be a whole number, got ${JSON.stringify(options.limit)}.`);
+      const rows = [
+        ...exportMessages(ctx.db({ mustExist: true }), {
+          investorId: parseInvestor(options.investor),
+          accountEmail: options.account,
+          sinceMs: parseSince(options.since),
+          includeDeleted: Boolean(options.includeDeleted),
+          limit,
+        }),
+      ];
+      if (ctx.out.json) return ctx.out.data(rows);
+      if (rows.length === 0) return ctx.out.line('no stored mail matches');
+      const table = new Table({ head: ['date', 'account', 'dir', 'from', 'subject', 'investors'], wordWrap: true, colWidths: [18, null, 9, 28, 40, 40] as unknown as number[] });
+      for (const row of rows) {
+        table.push([
+          row.date.slice(0, 16).replace('T', ' '),
+          row.account,
+          row.direction ?? '',
+          inertLine(row.from?.address ?? ''),
+          inertLine(row.subject ?? '') + (row.deleted ? ' [deleted]' : ''),
+          inertLine(investorsCell(row)).replace(/\) /g, ')\n'),
+        ]);
+      }
+      ctx.out.line(table.toString());
+      ctx.out.line(`${rows.length} copies (--json for every field)`);
+    });
+}

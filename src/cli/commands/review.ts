@@ -1,0 +1,260 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { ConflictError, UsageError } from '../../errors.js';
+import type { Db } from '../../db/open.js';
+import type { CrmUser, Proposal, ProposalStatus, StoredEmail } from '../../db/proposals.js';
+import { cleanBlock, cleanLine, newPartOfBody, truncate } from '../../activity/text.js';
+
+const EXAMPLES = `
+Examples:
+  $ crm-mail review --as jane@northwind.vc            # interactive, oldest pending first
+  $ crm-mail review list --status pending --json
+  $ crm-mail review approve 12 --as jane@northwind.vc --note "2026-11-28 · Sent · Jane Doe ↔ Ann Lee: Sent the Fund III deck."
+  $ crm-mail review dismiss 13 --as jane@northwind.vc
+
+The reviewer (--as, else CRM_MAIL_USER) must be an active CRM user. Approve appends the note, stamped
+"— approved by <name>", to the investor's notes (newest at the bottom).
+Exit codes: 0 ok, 2 usage (no reviewer, inactive reviewer, no terminal), 7 unknown proposal or reviewer,
+8 already decided (the message says by whom and when).`;
+
+const STATUSES: readonly ProposalStatus[] = ['pending', 'approved', 'dismissed'];
+
+function parseId(text: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`proposal id must be a number (got ${JSON.stringify(text)}); see crm-mail review list.`);
+  return Number(text);
+}
+
+function reviewerEmail(ctx: CliContext, options: { as?: string }): string | undefined {
+  return options.as ?? ctx.config.reviewer;
+}
+
+export function registerReview(program: Command, ctx: CliContext): void {
+  const review = program
+    .command('review')
+    .description('review drafted activity notes: approve (appends to the investor notes), edit, or dismiss')
+    .option('--as <email>', 'reviewer: your CRM user email (default $CRM_MAIL_USER)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (options: { as?: string }) => {
+      const { resolveReviewer } = await import('../../activity/review.js');
+      const db = ctx.db();
+      const reviewer = resolveReviewer(db, reviewerEmail(ctx, options));
+      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        throw new UsageError('interactive review needs a terminal; in scripts use: crm-mail review list | approve <id> | dismiss <id>.');
+      }
+      await interactiveReview(ctx, db, reviewer);
+    });
+
+  review
+    .command('list')
+    .description('list proposals (default: pending), oldest first')
+    .option('--status <status>', 'pending, approved, dismissed or all', 'pending')
+    .option('--limit <n>', 'at most this many')
+    .addHelpText('after', '\nExamples:\n  $ crm-mail review list\n  $ crm-mail review list --status approved --json')
+    .action(async (options: { status: string; limit?: string }) => {
+      const status = options.status.toLowerCase();
+      if (status !== 'all' && !STATUSES.includes(status as ProposalStatus)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, all.`);
+      if (options.limit !== undefined && !/^\d+$/.test(options.limit)) throw new UsageError('--limit must be a whole number.');
+      const { listProposals } = await import('../../db/proposals.js');
+      const { proposalJson, currentNote } = await import('../../activity/review.js');
+      const { inertLine } = await import('../output.js');
+      const proposals = listProposals(ctx.db(), { status: status === 'all' ? undefined : (status as ProposalStatus), limit: options.limit === undefined ? undefined : Number(options.limit) });
+      if (ctx.out.json) return ctx.out.data(proposals.map(proposalJson));
+      if (proposals.length === 0) return ctx.out.line(`no ${status === 'all' ? '' : status + ' '}proposals`);
+      for (const proposal of proposals) {
+        ctx.out.line(`#${proposal.id}  ${proposal.status.padEnd(9)} ${inertLine(proposal.investorName)}: ${inertLine(currentNote(proposal))}`);
+      }
+    });
+
+  review
+    .command('approve <id>')
+    .description('approve a proposal: append its note (or --note) to the investor notes')
+    .option('--as <email>', 'reviewer: your CRM user email (default $CRM_MAIL_USER)')
+    .option('--note <text>', 'the note to append instead of the drafted one (one line)')
+    .addHelpText('after', '\nExamples:\n  $ crm-mail review approve 12 --as jane@northwind.vc\n  $ crm-mail review approve 12 --as jane@northwind.vc --note "2026-11-28 · Sent · Jane Doe ↔ Ann Lee: Deck sent."')
+    .action(async (idText: string, options: { as?: string; note?: string }, command: Command) => {
+      const id = parseId(idText);
+      const { resolveReviewer, approveProposal, proposalJson } = await import('../../activity/review.js');
+      const db = ctx.db();
+      const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
+      const result = approveProposal(db, id, reviewer, options.note);
+      if (ctx.out.json) return ctx.out.data({ ...proposalJson(result.proposal), appendedLine: result.appendedLine, edited: result.edited });
+      ctx.out.line(`approved #${id}; appended to ${result.proposal.investorName}'s notes:`);
+      ctx.out.line(`  ${result.appendedLine}`);
+    });
+
+  review
+    .command('dismiss <id>')
+    .description('dismiss a proposal (nothing is written to the investor notes)')
+    .option('--as <email>', 'reviewer: your CRM user email (default $CRM_MAIL_USER)')
+    .addHelpText('after', '\nExamples:\n  $ crm-mail review dismiss 13 --as jane@northwind.vc')
+    .action(async (idText: string, options: { as?: string }, command: Command) => {
+      const id = parseId(idText);
+      const { resolveReviewer, dismissProposal, proposalJson } = await import('../../activity/review.js');
+      const db = ctx.db();
+      const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
+      const result = dismissProposal(db, id, reviewer);
+      if (ctx.out.json) return ctx.out.data(proposalJson(result.proposal));
+      ctx.out.line(`dismissed #${id} (${result.proposal.investorName})`);
+    });
+}
+
+interface Tally {
+  approved: number;
+  edited: number;
+  dismissed: number;
+  skipped: number;
+  conflicts: number;
+}
+
+type Action = 'approve' | 'edit' | 'dismiss' | 'skip' | 'open' | 'quit';
+
+function isPromptExit(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
+}
+
+async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Promise<void> {
+  const { expand, input } = await import('@inquirer/prompts');
+  const { listProposals, getProposal, loadProposalEmail } = await import('../../db/proposals.js');
+  const { approveProposal, dismissProposal, displayName } = await import('../../activity/review.js');
+  const out = ctx.out;
+  const pending = listProposals(db, { status: 'pending' });
+  out.line(`Reviewing as ${displayName(reviewer)} <${reviewer.email}>: ${pending.length} pending proposal${pending.length === 1 ? '' : 's'}, oldest first.`);
+  const tally: Tally = { approved: 0, edited: 0, dismissed: 0, skipped: 0, conflicts: 0 };
+
+  const choices = [
+    { key: 'a', name: 'approve (append to the investor notes)', value: 'approve' },
+    { key: 'e', name: 'edit the note, then approve', value: 'edit' },
+    { key: 'd', name: 'dismiss', value: 'dismiss' },
+    { key: 's', name: 'skip for now', value: 'skip' },
+    { key: 'o', name: 'open the whole message', value: 'open' },
+    { key: 'q', name: 'quit', value: 'quit' },
+  ] as const;
+
+  let quit = false;
+  for (let index = 0; index < pending.length && !quit; index++) {
+    const proposal = getProposal(db, pending[index]!.id);
+    if (!proposal || proposal.status !== 'pending') continue; // decided elsewhere meanwhile
+    const email = loadProposalEmail(db, proposal);
+    out.line('');
+    out.line(`── ${index + 1} of ${pending.length} · proposal #${proposal.id} ${'─'.repeat(40)}`);
+    out.line(describeProposal(proposal, email));
+    for (;;) {
+      let action: Action;
+      try {
+        action = await expand<Action>({ message: 'Decision', choices: choices.map((choice) => ({ ...choice })), expanded: true });
+      } catch (error) {
+        if (!isPromptExit(error)) throw error;
+        action = 'quit';
+      }
+      if (action === 'open') {
+        out.line(wholeMessage(email));
+        continue;
+      }
+      try {
+        if (action === 'approve') {
+          const result = approveProposal(db, proposal.id, reviewer);
+          tally.approved++;
+          out.line(`✔ approved; appended: ${result.appendedLine}`);
+        } else if (action === 'edit') {
+          let text: string;
+          try {
+            text = await input({
+              message: 'Note (edit, then Enter):',
+              default: proposal.draftedNote,
+              prefill: 'editable',
+              validate: (value) => (value.trim() === '' ? 'the note cannot be empty (dismiss instead)' : true),
+            });
+          } catch (error) {
+            if (!isPromptExit(error)) throw error;
+            quit = true;
+            break;
+          }
+          const result = approveProposal(db, proposal.id, reviewer, text);
+          if (result.edited) tally.edited++;
+          else tally.approved++;
+          out.line(`✔ approved${result.edited ? ' (edited)' : ''}; appended: ${result.appendedLine}`);
+        } else if (action === 'dismiss') {
+          dismissProposal(db, proposal.id, reviewer);
+          tally.dismissed++;
+          out.line('✖ dismissed');
+        } else if (action === 'skip') {
+          tally.skipped++;
+        } else {
+          quit = true;
+        }
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        tally.conflicts++;
+        out.line(`! ${error.message}`);
+      }
+      break;
+    }
+  }
+  const left = listProposals(db, { status: 'pending' }).length;
+  out.line('');
+  out.line(
+    `Summary: approved ${tally.approved}, edited ${tally.edited}, dismissed ${tally.dismissed}, skipped ${tally.skipped}` +
+      `${tally.conflicts > 0 ? `, already decided by someone else ${tally.conflicts}` : ''}; ${left} still pending.`,
+  );
+}
+
+interface AddressJson {
+  address?: unknown;
+  name?: unknown;
+}
+
+function addressList(json: string | null): string {
+  if (!json) return '';
+  try {
+    const items = JSON.parse(json) as unknown;
+    if (!Array.isArray(items)) return '';
+    return (items as AddressJson[])
+      .filter((item) => item && typeof item.address === 'string')
+      .map((item) => (typeof item.name === 'string' && item.name ? `${item.name} <${item.address as string}>` : (item.address as string)))
+      .join(', ');
+  } catch {
+    return '';
+  }
+}
+
+function describeProposal(proposal: Proposal, email: StoredEmail | undefined): string {
+  const date = proposal.messageDateMs === null ? 'unknown date' : new Date(proposal.messageDateMs).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const direction = proposal.direction === 'sent' ? 'Sent (by the firm)' : proposal.direction === 'received' ? 'Received (by the firm)' : String(proposal.direction);
+  const lines = [
+    `Investor:  ${cleanLine(proposal.investorName, 100)} (#${proposal.investorId})`,
+    `Date:      ${date}   Direction: ${direction}`,
+  ];
+  if (email) {
+    const from = email.fromName ? `${email.fromName} <${email.fromAddress}>` : (email.fromAddress ?? '');
+    lines.push(`From:      ${cleanLine(from, 160)}`);
+    lines.push(`To:        ${cleanLine(addressList(email.toJson), 300)}`);
+    const cc = addressList(email.ccJson);
+    if (cc) lines.push(`Cc:        ${cleanLine(cc, 300)}`);
+    lines.push(`Subject:   ${cleanLine(email.subject, 200)}`);
+    const first = cleanBlock(newPartOfBody(email.bodyText ?? email.snippet ?? ''))
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(0, 4)
+      .map((line) => `  │ ${truncate(line, 100)}`);
+    lines.push('Message:', ...(first.length > 0 ? first : ['  │ (no text)']));
+  } else {
+    lines.push('(the message is no longer stored)');
+  }
+  lines.push(`Drafted:   ${cleanLine(proposal.draftedNote, 400)}`);
+  lines.push(`           by the ${proposal.drafter} drafter${proposal.model ? ` (${cleanLine(proposal.model, 80)})` : ''}`);
+  return lines.join('\n');
+}
+
+function wholeMessage(email: StoredEmail | undefined): string {
+  if (!email) return '(the message is no longer stored)';
+  const header = [
+    `Message-ID: ${cleanLine(email.rfcMessageId, 200)}`,
+    `Date:       ${cleanLine(email.dateHeader ?? new Date(email.internalDateMs).toISOString(), 100)}`,
+    `From:       ${cleanLine(email.fromName ? `${email.fromName} <${email.fromAddress}>` : email.fromAddress, 200)}`,
+    `To:         ${cleanLine(addressList(email.toJson), 1000)}`,
+    `Cc:         ${cleanLine(addressList(email.ccJson), 1000)}`,
+    `Subject:    ${cleanLine(email.subject, 500)}`,
+  ];
+  const rule = '─'.repeat(60);
+  return [rule, ...header, '', cleanBlock(email.bodyText ?? email.snippet ?? '(no text stored)'), rule].join('\n');
+}

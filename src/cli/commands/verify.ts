@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { requireGmailSettings } from '../../config.js';
+import { EXIT, NotFoundError } from '../../errors.js';
+import { getAccountByEmail, listAccounts, type Account } from '../../db/accounts.js';
+import { inertLine } from '../output.js';
+import { leaseHeldLine } from './sync.js';
+import type { VerifyReport } from '../../sync/verify.js';
+
+const LEASE_WAIT_MS = 10 * 60 * 1000;
+
+function summary(report: VerifyReport): string {
+  if (report.error) return `${report.account}: could not verify: ${inertLine(report.error)}`;
+  const verdict = report.ok ? 'complete' : 'DIFFERENCES';
+  return (
+    `${report.account}: ${verdict}: Gmail lists ${report.listed} investor messages, ${report.stored} stored; ` +
+    `missing ${report.missing.count}, extra ${report.extra.count}, mismatched investors ${report.mismatched.count} ` +
+    `(${report.apiCalls} calls, ${report.apiUnits} units)`
+  );
+}
+
+function details(report: VerifyReport): string[] {
+  const lines: string[] = [];
+  for (const example of report.missing.examples) {
+    lines.push(`  missing ${example.gmailId}: ${example.reason}${example.subject ? ` -- "${inertLine(example.subject).slice(0, 80)}"` : ''}${example.from ? ` from ${inertLine(example.from).slice(0, 60)}` : ''}`);
+  }
+  for (const example of report.extra.examples) lines.push(`  extra   ${example.gmailId}: ${example.reason}`);
+  for (const example of report.mismatched.examples) {
+    const show = (list: typeof example.before) => (list.length === 0 ? 'none' : list.map((match) => `#${match.investorId} ${match.strategy} ${match.address}`).join(', '));
+    lines.push(`  mismatch ${example.gmailId}: stored ${show(example.before)}; index says ${show(example.after)}`);
+  }
+  return lines;
+}
+
+export function registerVerify(program: Command, ctx: CliContext): void {
+  program
+    .command('verify')
+    .description('prove completeness: compare the investor mail Gmail holds with what is stored (exit 1 on any difference)')
+    .option('--account <email>', 'only this mailbox')
+    .option('--examples <n>', 'examples shown per kind of difference', '10')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ crm-mail verify
+  $ crm-mail verify --account jane@northwind.vc --json
+
+For each account: missing (in Gmail, matching an investor, not stored), extra (stored, gone from
+Gmail or no longer found by the searches) and mismatched investors (stored links that differ from the
+current index; fix with crm-mail rematch). Costs one search pass plus a metadata read per unstored hit.
+Waits up to 10 minutes for a running sync to finish, so it never compares against a half-done page.
+Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
+    )
+    .action(async (options: { account?: string; examples: string }) => {
+      ctx.requireGmail('verify');
+      requireGmailSettings(ctx.config);
+      const db = ctx.db();
+      const out = ctx.out;
+      let accounts: Account[];
+      if (options.account) {
+        const account = getAccountByEmail(db, options.account);
+        if (!account) throw new NotFoundError(`${options.account} is not enrolled.`);
+        accounts = [account];
+      } else {
+        accounts = listAccounts(db).filter((account) => account.status !== 'paused');
+      }
+      const { buildInvestorIndex, asMatchIndex, mailStore, ClientFactory } = await import('../../sync/wiring.js');
+      const { verifyAccount } = await import('../../sync/verify.js');
+      const { withSyncLease } = await import('../../sync/runSync.js');
+      const examples = Math.max(0, Number.parseInt(options.examples, 10) || 0);
+      const leased = await withSyncLease(db, { waitMs: LEASE_WAIT_MS }, async () => {
+        const index = asMatchIndex(buildInvestorIndex(db, ctx.config));
+        const clients = new ClientFactory(db, ctx.config);
+        const reports: VerifyReport[] = [];
+        for (const account of accounts) {
+          try {
+            reports.push(
+              await verifyAccount({ db, account, client: clients.open(account), store: mailStore(db), index, capture: ctx.config.capture, pageSize: ctx.config.backfillPageSize, examples }),
+            );
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            reports.push({ account: account.email, ok: false, listed: 0, stored: 0, missing: { count: 0, examples: [] }, extra: { count: 0, examples: [] }, mismatched: { count: 0, examples: [] }, apiCalls: 0, apiUnits: 0, error: message });
+          }
+        }
+        return reports;
+      });
+      if (!leased.ran) {
+        ctx.exitCode = EXIT.failure;
+        if (out.json) out.data({ ran: false, reason: 'lease_held', holder: leased.holder });
+        else out.line(leaseHeldLine(leased.holder, 'verify waited 10 minutes and'));
+        return;
+      }
+      const reports = leased.value;
+      const ok = reports.every((report) => report.ok);
+      if (!ok) ctx.exitCode = EXIT.failure;
+      if (out.json) return out.data({ ok, accounts: reports });
+      for (const report of reports) {
+        out.line(summary(report));
+        for (const line of details(report)) out.line(line);
+      }
+      if (reports.length === 0) out.line('no accounts to verify');
+    });
+}

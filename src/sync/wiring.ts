@@ -1,0 +1,130 @@
+/**
+ * Fills the engine's seams with the real modules: the Gmail access layer, the parser, the investor
+ * index, capture, the emails table and the attachment worker. Imported lazily by the commands that
+ * talk to Gmail, so `crm-mail --help` and `status` never load the Gmail client.
+ */
+import type { Config } from '../config.js';
+import type { Db } from '../db/open.js';
+import type { Account } from '../db/accounts.js';
+import { activeGmailIdsSince } from '../db/accounts.js';
+import { listExclusions, listInvestors } from '../db/crm.js';
+import { findEmailByGmailId, markDeleted, setLabels, storedGmailIds } from '../db/emails.js';
+import { credentialsFromConfig, type CredentialProvider } from '../gmail/auth.js';
+import { createAccountClient, type GmailAccountClient } from '../gmail/client.js';
+import { parseGmailMessage, type CanonicalMessage } from '../mail/parse.js';
+import { InvestorIndex, type MatchResult } from '../match/investorIndex.js';
+import { captureMessage } from '../capture.js';
+import { AttachmentStore, downloadPendingAttachments } from '../attachments.js';
+import type { gmail_v1 } from '@googleapis/gmail';
+import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
+import type { SyncEnvironment, SyncReporter } from './runSync.js';
+
+/** The investor index from the CRM's investors, the exclusion table and the configuration. */
+export function buildInvestorIndex(db: Db, config: Config): InvestorIndex {
+  return InvestorIndex.build(listInvestors(db), {
+    workspaceDomain: config.workspaceDomain ?? '',
+    exclusions: [...config.excludedAddresses, ...listExclusions(db)],
+    personalDomains: config.personalDomains,
+  });
+}
+
+export function asMatchIndex(index: InvestorIndex): MatchIndex {
+  return {
+    match: (message, accountEmail) => index.match(message as CanonicalMessage, accountEmail),
+    searchQueries: () => index.searchQueries(),
+    terms: () => index.terms(),
+    queriesForTerms: (terms) => index.queriesForTerms(terms),
+  };
+}
+
+export function mailStore(db: Db): MailStore {
+  return {
+    parse: (message) => parseGmailMessage(message),
+    storedGmailIds: (accountId, ids) => storedGmailIds(db, accountId, ids),
+    capture: (accountId, message, match, contentLevel) =>
+      captureMessage(db, { accountId, message: message as CanonicalMessage, match: match as MatchResult, contentLevel }),
+    markDeleted: (accountId, ids) => ids.filter((id) => markDeleted(db, accountId, id)).length,
+    setLabels: (accountId, id, labelIds) => {
+      // Only a real change counts (and is written): the run reports label changes, not label reads.
+      const row = findEmailByGmailId(db, accountId, id);
+      if (!row || sameLabels(row.label_ids, labelIds)) return false;
+      return setLabels(db, accountId, id, labelIds);
+    },
+    activeGmailIdsSince: (accountId, sinceMs) => activeGmailIdsSince(db, accountId, sinceMs),
+  };
+}
+
+function sameLabels(stored: string | null, labels: string[]): boolean {
+  let current: unknown;
+  try {
+    current = JSON.parse(stored ?? '[]');
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(current) || current.length !== labels.length) return false;
+  const set = new Set(current);
+  return labels.every((label) => set.has(label));
+}
+
+/** One credential provider per auth method, shared by the accounts of a run (tokens are cached per user). */
+export class ClientFactory {
+  private readonly providers = new Map<string, CredentialProvider>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+  ) {}
+
+  open(account: Pick<Account, 'email' | 'authMethod'>): GmailAccountClient {
+    let provider = this.providers.get(account.authMethod);
+    if (!provider) {
+      provider = credentialsFromConfig({ ...this.config, authMethod: account.authMethod }, { db: this.db });
+      this.providers.set(account.authMethod, provider);
+    }
+    return createAccountClient(this.config, provider, account.email);
+  }
+}
+
+/** Current attachment ids of a message's parts, from a fresh format=full fetch (ids are ephemeral). */
+function attachmentParts(message: gmail_v1.Schema$Message): Array<{ partId: string; attachmentId?: string | null; size?: number | null }> {
+  const parts: Array<{ partId: string; attachmentId?: string | null; size?: number | null }> = [];
+  const walk = (part: gmail_v1.Schema$MessagePart | undefined): void => {
+    if (!part) return;
+    if (part.body?.attachmentId) parts.push({ partId: part.partId ?? '', attachmentId: part.body.attachmentId, size: part.body.size ?? null });
+    for (const child of part.parts ?? []) walk(child);
+  };
+  walk(message.payload);
+  return parts;
+}
+
+export async function downloadAttachmentsFor(db: Db, config: Config, accountId: number, client: GmailAccountClient): Promise<AttachmentOutcome> {
+  const store = new AttachmentStore(config.attachmentsDir);
+  const result = await downloadPendingAttachments(db, store, (gmailId, attachmentId) => client.getAttachment(gmailId, attachmentId), {
+    accountId,
+    concurrency: config.attachConcurrency,
+    maxBytes: config.maxAttachmentMb * 1024 * 1024,
+    resolve: async (gmailId) => attachmentParts(await client.getMessage(gmailId, 'full')),
+  });
+  return { stored: result.stored, failed: result.failed, skipped: result.skipped };
+}
+
+export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter): SyncEnvironment {
+  const clients = new ClientFactory(db, config);
+  const opened = new Map<number, GmailAccountClient>();
+  return {
+    db,
+    capture: config.capture,
+    pageSize: config.backfillPageSize,
+    historyStaleDays: config.historyStaleDays,
+    accountConcurrency: config.accountConcurrency,
+    buildIndex: () => asMatchIndex(buildInvestorIndex(db, config)),
+    store: mailStore(db),
+    openClient: async (account) => {
+      const client = clients.open(account);
+      opened.set(account.id, client);
+      return client as MailboxClient;
+    },
+    downloadAttachments: (account) => downloadAttachmentsFor(db, config, account.id, opened.get(account.id)!),
+    reporter,
+  };
+}

@@ -1,0 +1,131 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { PROJECT_ROOT, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { writeTinyModel } from '../../src/activity/tinyModel.js';
+
+const DEMO = join(PROJECT_ROOT, 'dist', 'src', 'demo', 'run-demo.js');
+const root = tempDir('crm-mail-demo-');
+const dir = join(root, 'demo');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The compiled demo as `npm run demo` runs it, with a clean environment plus `env`. */
+function runDemo(env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DEMO, '--dir', dir], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const stripAnsi = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '');
+
+interface Proposal {
+  message_key: string;
+  message_date_ms: number;
+  status: string;
+  drafter: string;
+}
+
+function readDemoDb(): { cutoffMs: number; proposals: Proposal[]; partners: string[] } {
+  const db = new Database(join(dir, 'crm.db'), { readonly: true });
+  try {
+    const cutoff = (db.prepare("SELECT value FROM app_settings WHERE key = 'email_activity_since'").get() as { value: string }).value;
+    const proposals = db.prepare('SELECT message_key, message_date_ms, status, drafter FROM email_activity_proposals ORDER BY id').all() as Proposal[];
+    const partners = (db.prepare('SELECT email FROM email_accounts ORDER BY email').all() as Array<{ email: string }>).map((row) => row.email);
+    return { cutoffMs: Date.parse(cutoff), proposals, partners };
+  } finally {
+    db.close();
+  }
+}
+
+let first: Run;
+
+beforeAll(async () => {
+  // A caller's own settings must not leak into the demo (it would sync into their CRM).
+  first = await runDemo({ CRM_DB_PATH: join(root, 'somebody-elses-crm.db'), CRM_GMAIL_INTEGRATION_ENABLED: 'false' });
+});
+
+describe('npm run demo', () => {
+  it('runs the real commands in order and ends with the commands to continue', () => {
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const out = stripAnsi(first.stdout);
+    expect(out).toContain('Drafting notes with the rule drafter: CRM_MAIL_MODEL is not set');
+    const order = ['migrate', 'enroll-all', 'sync', 'sync', 'propose', 'status', 'threads --by-investor', 'threads --limit 8', 'review list'];
+    let position = 0;
+    for (const command of order) {
+      const found = out.indexOf(`crm-mail --db demo/crm.db ${command}`, position);
+      expect(found, command).toBeGreaterThan(position - 1);
+      position = found + 1;
+    }
+    expect(out).toMatch(/npx crm-mail review --db demo\/crm\.db --as \S+@northwind\.vc/);
+    expect(out).toMatch(/npx crm-mail threads --db demo\/crm\.db --investor "/);
+    expect(out).toMatch(/npx crm-mail --env-file demo\/\.env\.demo thread \d+/);
+    expect(existsSync(join(root, 'somebody-elses-crm.db'))).toBe(false);
+    expect(existsSync(join(dir, '.env.demo'))).toBe(true);
+  });
+
+  it('shows every partner OK in the status table', () => {
+    const { partners } = readDemoDb();
+    expect(partners).toHaveLength(3);
+    const status = stripAnsi(first.stdout).split('$ crm-mail --db demo/crm.db status')[1]!.split('$ crm-mail')[0]!;
+    for (const partner of partners) {
+      const row = status.split('\n').find((line) => line.includes(partner));
+      expect(row, partner).toMatch(new RegExp(`│ ${partner.replace('.', '\\.')}\\s+│ ok\\s+│`));
+    }
+    expect(status).toContain('no alerts (3 accounts');
+  });
+
+  it('captures at least one conversation that spans two partners\u2019 mailboxes', async () => {
+    const result = await runCli(['--json', 'threads', '--db', join(dir, 'crm.db'), '--limit', '500']);
+    expect(result.code).toBe(0);
+    const threads = JSON.parse(result.stdout) as Array<{ id: number; partners: Array<{ address: string }>; investors: unknown[] }>;
+    expect(threads.length).toBeGreaterThan(10);
+    expect(threads.some((thread) => thread.partners.length >= 2)).toBe(true);
+    expect(threads.every((thread) => thread.investors.length > 0)).toBe(true);
+  });
+
+  it('has pending proposals only for the mail that arrived after the cutoff, one per message and investor', () => {
+    const { cutoffMs, proposals } = readDemoDb();
+    expect(proposals.length).toBe(3);
+    for (const proposal of proposals) {
+      expect(proposal.status).toBe('pending');
+      expect(proposal.message_date_ms).toBeGreaterThanOrEqual(cutoffMs);
+      expect(proposal.message_key).toMatch(/^demo-(second-close|data-room|angel-reply)-/);
+      expect(proposal.drafter).toBe('rule');
+    }
+    expect(new Set(proposals.map((proposal) => proposal.message_key)).size).toBe(3);
+    const pending = stripAnsi(first.stdout).split('$ crm-mail --db demo/crm.db review list')[1]!;
+    expect(pending.match(/^#\d+\s+pending/gm)).toHaveLength(3);
+  });
+
+  it('starts clean when run again, and drafts with the local model when CRM_MAIL_MODEL is set', async () => {
+    writeFileSync(join(dir, 'left-over.txt'), 'from an earlier run');
+    const model = join(root, 'tiny.gguf');
+    writeTinyModel(model);
+    const again = await runDemo({ CRM_MAIL_MODEL: model, CRM_MAIL_MODEL_THREADS: '1' });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`Drafting notes with the local model ${model}`);
+    expect(existsSync(join(dir, 'left-over.txt'))).toBe(false);
+    const { proposals } = readDemoDb();
+    expect(proposals).toHaveLength(3);
+    expect(proposals.every((proposal) => proposal.drafter === 'llama')).toBe(true);
+  });
+});
