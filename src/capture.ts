@@ -5,8 +5,8 @@
  */
 import type { Db } from './db/open.js';
 import type { CanonicalMessage } from './mail/parse.js';
-import type { MatchResult } from './match/investorIndex.js';
-import { findEmailByGmailId, insertEmail, replaceMatches, replaceParticipants, setLabels, updateEmail, type EmailValues } from './db/emails.js';
+import type { InvestorIndex, MatchResult } from './match/investorIndex.js';
+import { findEmailByGmailId, insertEmail, listEmailsForRematch, matchesOf, replaceMatches, replaceParticipants, setLabels, updateEmail, type EmailValues } from './db/emails.js';
 import { getAttachment, markAttachmentSkipped, upsertAttachmentStub } from './db/attachments.js';
 import { resolveThread } from './threads.js';
 import { storeAttachmentNow, type AttachmentStore } from './attachments.js';
@@ -129,4 +129,38 @@ export function captureMessage(db: Db, input: CaptureInput): CaptureResult {
   replaceMatches(db, emailId, input.match.investors);
   if (input.contentLevel === 'full') storeAttachmentRows(db, emailId, input);
   return { emailId, threadId, inserted: !existing };
+}
+
+export interface RematchResult {
+  checked: number;
+  changed: number;
+  /** Copies that now fall under an exclusion: their matches are removed (the copy stays until purged). */
+  excluded: number;
+}
+
+/**
+ * Matches stored copies again with a fresh index (after investors or exclusions changed) and
+ * rewrites the matches that differ. One transaction per page of copies.
+ */
+export function rematchStoredEmails(db: Db, index: InvestorIndex, options: { investorId?: number; accountId?: number } = {}): RematchResult {
+  const result: RematchResult = { checked: 0, changed: 0, excluded: 0 };
+  const key = (list: Array<{ investorId: number; strategy: string; address: string }>) => JSON.stringify(list.map((m) => [m.investorId, m.strategy, m.address]));
+  let batch: Array<() => void> = [];
+  const flush = (): void => {
+    const work = batch;
+    batch = [];
+    db.transaction(() => work.forEach((write) => write()))();
+  };
+  for (const candidate of listEmailsForRematch(db, options)) {
+    result.checked++;
+    const match = index.match(candidate, candidate.accountEmail);
+    const investors = match.excluded ? [] : match.investors;
+    if (match.excluded) result.excluded++;
+    if (key(investors) === key(matchesOf(db, candidate.emailId))) continue;
+    result.changed++;
+    batch.push(() => replaceMatches(db, candidate.emailId, investors));
+    if (batch.length >= 500) flush();
+  }
+  if (batch.length > 0) flush();
+  return result;
 }

@@ -67,6 +67,8 @@ export class LlamaDrafter implements Drafter {
   /** Where the load time went: header check, native binding (getLlama), model file, context. */
   readonly timings: LoadTimings;
   readonly threads: number;
+  /** Tokens of message text per prompt: INPUT_TOKENS_MAX, less when the context is small. */
+  readonly inputBudget: number;
   private closed = false;
 
   private constructor(
@@ -83,6 +85,9 @@ export class LlamaDrafter implements Drafter {
     this.model = file.name;
     this.timings = timings;
     this.loadMs = timings.totalMs;
+    // What the context holds besides the message: the system prompt, the chat template and the answer.
+    const reserved = loaded.tokenize(SYSTEM_PROMPT).length + OUTPUT_TOKENS_MAX + 128;
+    this.inputBudget = Math.max(64, Math.min(INPUT_TOKENS_MAX, context.contextSize - reserved));
     this.threads = threads;
   }
 
@@ -153,7 +158,7 @@ export class LlamaDrafter implements Drafter {
       .filter((line): line is string => line !== undefined)
       .join('\n');
     const headerTokens = this.loaded.tokenize(header).length;
-    const bodyBudget = Math.max(0, INPUT_TOKENS_MAX - headerTokens - 8);
+    const bodyBudget = Math.max(0, this.inputBudget - headerTokens - 8);
     const bodyTokens = this.loaded.tokenize(input.newText);
     const body = bodyTokens.length <= bodyBudget ? input.newText : this.loaded.detokenize(bodyTokens.slice(0, bodyBudget));
     const prompt = `${header}\n\n${body}`;

@@ -46,7 +46,7 @@ export interface ProposeResult {
   proposed: number;
   /** Candidates another run proposed first (the unique key refused this run's insert). */
   skippedExisting: number;
-  /** Candidates left for later runs. */
+  /** Candidates left for later runs (counted after this run's inserts). */
   remaining: number;
   /** Candidates whose drafting failed; they stay candidates for the next run. */
   failed: number;
@@ -67,6 +67,9 @@ export const DEFAULT_LIMIT = 50;
 // draft if cron killed the run. A batch closes at 25 rows or after one second.
 const BATCH_ROWS = 25;
 const BATCH_MS = 1000;
+// A model that fails three messages in a row is failing, not the messages: stop the run there
+// (the rest stay candidates) instead of logging the same error fifty times.
+const CONSECUTIVE_FAILURES_MAX = 3;
 
 export const NO_DRAFTER_MESSAGE =
   'no drafter is configured, so no activity notes can be drafted. To draft with a local model, set CRM_MAIL_MODEL ' +
@@ -194,8 +197,13 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
     }
     batch.length = 0;
   };
+  let consecutiveFailures = 0;
   try {
     for (const key of keys) {
+      if (consecutiveFailures >= CONSECUTIVE_FAILURES_MAX) {
+        log(`drafting stopped after ${consecutiveFailures} failures in a row; the remaining candidates wait for the next run`);
+        break;
+      }
       const source = loadSourceEmail(db, key.messageKey, key.investorId);
       if (!source || (source.direction !== 'sent' && source.direction !== 'received')) continue;
       const direction: NoteDirection = source.direction;
@@ -204,8 +212,10 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
         draft = await drafter.draft(draftInput(source, direction, key.dateMs));
         tokensIn += draft.tokensIn ?? 0;
         tokensOut += draft.tokensOut ?? 0;
+        consecutiveFailures = 0;
       } catch (error) {
         result.failed++;
+        consecutiveFailures++;
         log(`drafting failed for message ${source.rfcMessageId ?? key.messageKey} (investor ${key.investorId}): ${(error as Error).message}`);
         continue;
       }
@@ -239,6 +249,8 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
       await drafter.close();
     }
   }
+  // Counted again: drafts that failed, and candidates left after a stop, are still candidates.
+  if (!options.dryRun) result.remaining = countCandidates(db, cutoff.cutoffMs);
   if (kind === 'llama') {
     result.tokensIn = tokensIn;
     result.tokensOut = tokensOut;

@@ -191,10 +191,13 @@ function writeValue(writer: ByteWriter, value: Value): void {
   }
 }
 
-/** The bytes of the tiny model for a seed; `writeTinyModel` puts them in a file. */
-export function tinyModelBytes(seed = 7): Buffer {
+/**
+ * The bytes of the tiny model for a seed; `writeTinyModel` puts them in a file. `omitKeys` leaves
+ * metadata out, to make the malformed files llama.cpp would abort on (for the validation tests).
+ */
+export function tinyModelBytes(seed = 7, options: { omitKeys?: readonly string[] } = {}): Buffer {
   const vocabulary = buildVocabulary();
-  const metadata: Array<[string, Value]> = [
+  const allMetadata: Array<[string, Value]> = [
     ['general.architecture', { type: STRING, value: 'llama' }],
     ['general.name', { type: STRING, value: 'crm-mail tiny test model' }],
     ['general.alignment', { type: UINT32, value: ALIGNMENT }],
@@ -214,6 +217,7 @@ export function tinyModelBytes(seed = 7): Buffer {
     ['tokenizer.ggml.bos_token_id', { type: UINT32, value: 1 }],
     ['tokenizer.ggml.eos_token_id', { type: UINT32, value: 2 }],
   ];
+  const metadata = allMetadata.filter(([key]) => !options.omitKeys?.includes(key));
   const tensors = tensorSpecs(vocabulary.tokens.length);
 
   const writer = new ByteWriter();

@@ -216,11 +216,12 @@ function parseList(json: string | null): Address[] {
 }
 
 /**
- * Stored copies to match again (all, or those now matched to one investor), newest first,
- * streamed so a large mailbox never sits in memory. Deleted copies are skipped.
+ * Stored copies to match again (all, or those now matched to one investor), newest first. Read in
+ * pages of `pageSize`, so the caller may write (replaceMatches) between items and a large mailbox
+ * never sits in memory. Deleted copies are skipped.
  */
-export function* listEmailsForRematch(db: Db, options: { investorId?: number; accountId?: number } = {}): Generator<RematchCandidate> {
-  const where: string[] = ['e.deleted_at IS NULL'];
+export function* listEmailsForRematch(db: Db, options: { investorId?: number; accountId?: number; pageSize?: number } = {}): Generator<RematchCandidate> {
+  const where: string[] = ['e.deleted_at IS NULL', 'e.id < ?'];
   const args: unknown[] = [];
   if (options.investorId !== undefined) {
     where.push('EXISTS (SELECT 1 FROM email_investor_matches m WHERE m.email_id = e.id AND m.investor_id = ?)');
@@ -230,34 +231,38 @@ export function* listEmailsForRematch(db: Db, options: { investorId?: number; ac
     where.push('e.account_id = ?');
     args.push(options.accountId);
   }
-  const rows = db
-    .prepare(
-      `SELECT e.id, e.account_id, a.email AS account_email, e.from_address, e.from_name, e.to_json, e.cc_json, e.bcc_json, e.reply_to_json
-       FROM emails e JOIN email_accounts a ON a.id = e.account_id WHERE ${where.join(' AND ')} ORDER BY e.internal_date_ms DESC, e.id DESC`,
-    )
-    .iterate(...args) as IterableIterator<{
-    id: number;
-    account_id: number;
-    account_email: string;
-    from_address: string | null;
-    from_name: string | null;
-    to_json: string | null;
-    cc_json: string | null;
-    bcc_json: string | null;
-    reply_to_json: string | null;
-  }>;
-  for (const row of rows) {
-    const candidate: RematchCandidate = {
-      emailId: row.id,
-      accountId: row.account_id,
-      accountEmail: row.account_email,
-      to: parseList(row.to_json),
-      cc: parseList(row.cc_json),
-      bcc: parseList(row.bcc_json),
-      replyTo: parseList(row.reply_to_json),
-    };
-    if (row.from_address) candidate.from = row.from_name ? { address: row.from_address, name: row.from_name } : { address: row.from_address };
-    yield candidate;
+  const page = db.prepare(
+    `SELECT e.id, e.account_id, a.email AS account_email, e.from_address, e.from_name, e.to_json, e.cc_json, e.bcc_json, e.reply_to_json
+     FROM emails e JOIN email_accounts a ON a.id = e.account_id WHERE ${where.join(' AND ')} ORDER BY e.id DESC LIMIT ?`,
+  );
+  let before = Number.MAX_SAFE_INTEGER;
+  for (;;) {
+    const rows = page.all(before, ...args, options.pageSize ?? 500) as Array<{
+      id: number;
+      account_id: number;
+      account_email: string;
+      from_address: string | null;
+      from_name: string | null;
+      to_json: string | null;
+      cc_json: string | null;
+      bcc_json: string | null;
+      reply_to_json: string | null;
+    }>;
+    if (rows.length === 0) return;
+    for (const row of rows) {
+      const candidate: RematchCandidate = {
+        emailId: row.id,
+        accountId: row.account_id,
+        accountEmail: row.account_email,
+        to: parseList(row.to_json),
+        cc: parseList(row.cc_json),
+        bcc: parseList(row.bcc_json),
+        replyTo: parseList(row.reply_to_json),
+      };
+      if (row.from_address) candidate.from = row.from_name ? { address: row.from_address, name: row.from_name } : { address: row.from_address };
+      yield candidate;
+    }
+    before = rows[rows.length - 1]!.id;
   }
 }
 

@@ -52,13 +52,18 @@ export function addThreadKeys(db: Db, threadId: number, keys: readonly string[])
 
 /** Widens the thread's time span; the subject is the earliest message's (or the first one known). */
 export function touchThread(db: Db, threadId: number, subject: string | null, messageMs: number | null): void {
-  db.prepare(
-    `UPDATE email_threads SET
-       subject = CASE WHEN subject IS NULL OR subject = '' OR (? IS NOT NULL AND first_message_ms IS NOT NULL AND ? < first_message_ms AND ? <> '') THEN ? ELSE subject END,
-       first_message_ms = CASE WHEN first_message_ms IS NULL OR ? < first_message_ms THEN ? ELSE first_message_ms END,
-       last_message_ms = CASE WHEN last_message_ms IS NULL OR ? > last_message_ms THEN ? ELSE last_message_ms END
-     WHERE id = ?`,
-  ).run(messageMs, messageMs, subject ?? '', subject, messageMs, messageMs, messageMs, messageMs, threadId);
+  const row = getThread(db, threadId);
+  if (!row) return;
+  const earlier = messageMs !== null && (row.first_message_ms === null || messageMs < row.first_message_ms);
+  const later = messageMs !== null && (row.last_message_ms === null || messageMs > row.last_message_ms);
+  const takeSubject = Boolean(subject) && (!row.subject || earlier);
+  if (!earlier && !later && !takeSubject) return;
+  db.prepare('UPDATE email_threads SET subject = ?, first_message_ms = ?, last_message_ms = ? WHERE id = ?').run(
+    takeSubject ? subject : row.subject,
+    earlier ? messageMs : row.first_message_ms,
+    later ? messageMs : row.last_message_ms,
+    threadId,
+  );
 }
 
 /** Folds the absorbed threads into target: mail, keys and earlier merges re-pointed, span widened. */

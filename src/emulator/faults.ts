@@ -84,7 +84,7 @@ export class FaultInjector {
     }
     if (this.rate > 0 && method !== 'token' && this.random.chance(this.rate)) {
       const kinds = RETRYABLE_FAULT_KINDS.filter((k) => k !== 'empty-page' || PAGED.has(method));
-      return { kind: this.random.pick(kinds), delayMs: 300 };
+      return { kind: this.random.pick(kinds), delayMs: 150 };
     }
     return undefined;
   }

@@ -53,6 +53,10 @@ export interface EmulatorOptions {
   tokenLifetimeSec?: number;
   /** Added service time per API call in ms (default 0); makes the concurrency cap observable. */
   latencyMs?: number;
+  /** Refuse attachment ids minted longer ago than this (default 0: ids never expire). */
+  attachmentIdTtlMs?: number;
+  /** Answer 400 to a `q` longer than this many characters (default 0: no limit). */
+  maxQueryChars?: number;
   /** The mail clock (internalDate of new mail, history retention, newer_than); advanceTime moves it. */
   now?: () => number;
 }
@@ -161,6 +165,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clock,
     quotaErrorStyle: options.quotaErrorStyle ?? '429',
     latencyMs: options.latencyMs ?? 0,
+    attachmentIdTtlMs: options.attachmentIdTtlMs ?? 0,
+    maxQueryChars: options.maxQueryChars ?? 0,
     control,
   });
   const port = await server.listen(options.port ?? 0);

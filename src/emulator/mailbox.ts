@@ -219,9 +219,10 @@ export class Mailbox {
 
   /** Gmail-looking 16-hex-digit id derived from the date (ids sort roughly by time). */
   private mintId(internalDate: number): string {
+    // date * 2^20 + 20 random bits, in hex: the date's hex digits then five more.
+    const high = Math.max(0, Math.floor(internalDate)).toString(16);
     for (;;) {
-      const value = BigInt(Math.max(0, Math.floor(internalDate))) * 1048576n + BigInt(this.random.int(0, 1048575));
-      const id = value.toString(16).padStart(16, '0');
+      const id = (high + this.random.int(0, 1048575).toString(16).padStart(5, '0')).padStart(16, '0');
       if (!this.byId.has(id)) return id;
     }
   }

@@ -56,9 +56,15 @@ export class StoredMessage {
     return this.metaCache;
   }
 
+  /** Meta, computed from bytes the caller already holds (a generated message builds them once). */
+  metaFrom(raw: Buffer): MessageMeta {
+    this.metaCache ??= computeMeta(raw);
+    return this.metaCache;
+  }
+
   /** The parsed MIME tree (not cached: only full/metadata gets and attachments need it). */
-  mime(): MimeNode {
-    return parseMime(this.raw);
+  mime(raw: Buffer = this.raw): MimeNode {
+    return parseMime(raw);
   }
 }
 

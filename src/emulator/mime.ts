@@ -10,14 +10,14 @@ export interface Header {
 }
 
 export interface MimeNode {
-  headers: Header[];
-  mimeType: string;
-  params: Record<string, string>;
-  filename: string;
-  isAttachment: boolean;
-  /** Decoded body bytes of a leaf; empty for containers. */
-  body: Buffer;
-  parts: MimeNode[];
+  readonly headers: Header[];
+  readonly mimeType: string;
+  readonly params: Record<string, string>;
+  readonly filename: string;
+  readonly isAttachment: boolean;
+  /** Decoded body bytes of a leaf (decoded on first read); empty for containers. */
+  readonly body: Buffer;
+  readonly parts: MimeNode[];
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -207,21 +207,44 @@ export function parseMime(raw: Buffer, depth = 0, defaultType = 'text/plain'): M
   const disposition = parseParams(headerValue(rawHeaders, 'content-disposition') ?? '');
   const filename = decodeEncodedWords(disposition.params.filename ?? ct.params.name ?? '');
   const isAttachment = Boolean(filename) || disposition.value === 'attachment';
-  const node: MimeNode = { headers, mimeType, params: ct.params, filename, isAttachment, body: Buffer.alloc(0), parts: [] };
   if (mimeType.startsWith('multipart/') && ct.params.boundary && depth < 20) {
     const childDefault = mimeType === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
     const chunks = splitMultipart(body, ct.params.boundary);
     if (chunks) {
-      node.parts = chunks.map((chunk) => parseMime(chunk, depth + 1, childDefault));
-      node.isAttachment = false;
-      return node;
+      const parts = chunks.map((chunk) => parseMime(chunk, depth + 1, childDefault));
+      return new Part(headers, mimeType, ct.params, filename, false, EMPTY, '', parts);
     }
   }
   const encoding = (headerValue(rawHeaders, 'content-transfer-encoding') ?? '').trim().toLowerCase();
-  if (encoding === 'base64') node.body = Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=_-]/g, ''), 'base64');
-  else if (encoding === 'quoted-printable') node.body = decodeQuotedPrintable(body);
-  else node.body = body;
-  return node;
+  return new Part(headers, mimeType, ct.params, filename, isAttachment, body, encoding, []);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A parsed part whose body is transfer-decoded only when read (attachments often are not). */
+class Part implements MimeNode {
+  private decoded?: Buffer;
+
+  constructor(
+    readonly headers: Header[],
+    readonly mimeType: string,
+    readonly params: Record<string, string>,
+    readonly filename: string,
+    readonly isAttachment: boolean,
+    private readonly encodedBody: Buffer,
+    private readonly encoding: string,
+    readonly parts: MimeNode[],
+  ) {}
+
+  get body(): Buffer {
+    if (!this.decoded) {
+      // Node's base64 decoder skips line breaks and other non-alphabet bytes by itself.
+      if (this.encoding === 'base64') this.decoded = Buffer.from(this.encodedBody.toString('latin1'), 'base64');
+      else if (this.encoding === 'quoted-printable') this.decoded = decodeQuotedPrintable(this.encodedBody);
+      else this.decoded = this.encodedBody;
+    }
+    return this.decoded;
+  }
 }
 
 /** The parts between boundary lines, or null when the boundary never occurs. */

@@ -32,24 +32,36 @@ export function validId(id: string): boolean {
   return /^[0-9a-f]{1,32}$/i.test(id);
 }
 
-function base(message: StoredMessage): Json {
+function base(message: StoredMessage, raw?: Buffer): Json {
+  const meta = raw ? message.metaFrom(raw) : message.meta;
   const out: Json = { id: message.id, threadId: message.threadId };
   if (message.labels.length > 0) out.labelIds = message.labels.slice();
-  out.snippet = message.meta.snippet;
-  out.sizeEstimate = message.meta.size;
+  out.snippet = meta.snippet;
+  out.sizeEstimate = meta.size;
   out.historyId = String(message.historyId);
   out.internalDate = String(message.internalDate);
   return out;
 }
 
+/**
+ * A format=raw answer as JSON text: the base64url string needs no escaping, so it is spliced in
+ * rather than run through JSON.stringify (the hot path of a backfill).
+ */
+export function renderRawJson(message: StoredMessage): string {
+  const raw = message.raw;
+  const head = JSON.stringify(base(message, raw));
+  return `${head.slice(0, -1)},"raw":"${base64urlPadded(raw)}"}`;
+}
+
 export function renderMessage(message: StoredMessage, format: Format, metadataHeaders: string[] = []): Json {
-  const out = base(message);
-  if (format === 'minimal') return out;
+  if (format === 'minimal') return base(message);
+  const raw = message.raw;
+  const out = base(message, raw);
   if (format === 'raw') {
-    out.raw = base64urlPadded(message.raw);
+    out.raw = base64urlPadded(raw);
     return out;
   }
-  const root = message.mime();
+  const root = message.mime(raw);
   if (format === 'metadata') {
     const wanted = new Set(metadataHeaders.map((h) => h.toLowerCase()));
     const headers = wanted.size === 0 ? root.headers : root.headers.filter((h) => wanted.has(h.name.toLowerCase()));
@@ -83,24 +95,28 @@ function renderPart(node: MimeNode, partId: string, messageId: string): Json {
 
 /** A fresh id per call (Gmail's are ephemeral) that still names the part, signed so it cannot be forged. */
 function mintAttachmentId(messageId: string, partId: string): string {
-  const nonce = randomBytes(6).toString('base64url');
+  // The nonce carries the minting time, so an optional TTL can expire old ids.
+  const nonce = `${Date.now()}.${randomBytes(4).toString('base64url')}`;
   const payload = `${partId}~${nonce}`;
   const mac = createHmac('sha256', ATTACHMENT_SECRET).update(`${messageId}|${payload}`).digest('base64url').slice(0, 22);
   return 'ANGjdJ' + Buffer.from(`${payload}~${mac}`).toString('base64url');
 }
 
-function attachmentPartId(messageId: string, attachmentId: string): string | null {
+function attachmentPartId(messageId: string, attachmentId: string, ttlMs: number): string | null {
   if (!attachmentId.startsWith('ANGjdJ')) return null;
   const text = Buffer.from(attachmentId.slice(6), 'base64url').toString('utf8');
   const pieces = text.split('~');
   if (pieces.length !== 3) return null;
   const [partId, nonce, mac] = pieces as [string, string, string];
   const expected = createHmac('sha256', ATTACHMENT_SECRET).update(`${messageId}|${partId}~${nonce}`).digest('base64url').slice(0, 22);
-  return mac === expected ? partId : null;
+  if (mac !== expected) return null;
+  if (ttlMs > 0 && Date.now() - Number(nonce.split('.')[0]) > ttlMs) return null;
+  return partId;
 }
 
-export function renderAttachment(message: StoredMessage, attachmentId: string): Json | ApiError {
-  const partId = attachmentPartId(message.id, attachmentId);
+/** `ttlMs` > 0 refuses ids minted longer ago (Gmail's ids are ephemeral; clients must re-fetch). */
+export function renderAttachment(message: StoredMessage, attachmentId: string, ttlMs = 0): Json | ApiError {
+  const partId = attachmentPartId(message.id, attachmentId, ttlMs);
   if (partId === null) return invalidArgument('Invalid attachment token');
   let found: MimeNode | undefined;
   forEachPart(message.mime(), (node, id) => {

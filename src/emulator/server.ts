@@ -16,7 +16,7 @@ import { applyFields, parseFields } from './fields.js';
 import { boundaryOf, composeBatch, MAX_BATCH_PARTS, parseBatch, type PartAnswer } from './batch.js';
 import {
   isApiError, isFormat, listHistory, listMessages, listThreads, renderAttachment, renderLabel, renderLabels, renderMessage,
-  renderProfile, renderThread, validId, type Format, type Json,
+  renderProfile, renderRawJson, renderThread, validId, type Format, type Json,
 } from './resources.js';
 
 export const JSON_TYPE = 'application/json; charset=UTF-8';
@@ -31,6 +31,10 @@ export interface ServerHooks {
   quotaErrorStyle: '429' | '403';
   /** Added service time per API call (lets the concurrency cap bite); default 0. */
   latencyMs: number;
+  /** Attachment ids older than this are refused (0: accepted for ever). */
+  attachmentIdTtlMs: number;
+  /** Longer `q` values answer 400 (0: no limit), to exercise query chunking. */
+  maxQueryChars: number;
   control: ControlHandlers;
 }
 
@@ -66,7 +70,12 @@ const jsonAnswer = (status: number, value: unknown, headers: Record<string, stri
 
 const errorAnswer = (error: ApiError): Answer => jsonAnswer(error.status, error.body, error.headers);
 
-type Handler = (mailbox: Mailbox, query: URLSearchParams, scopes: Set<string>, emptyPage: boolean) => Json | ApiError;
+/** Already-serialized JSON (the raw-format fast path). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+type Handler = (mailbox: Mailbox, query: URLSearchParams, scopes: Set<string>, emptyPage: boolean) => Json | ApiError | JsonText;
 
 interface Route {
   method: string;
@@ -95,7 +104,14 @@ function formatParam(query: URLSearchParams, scopes: Set<string>, allowed: reado
   return raw;
 }
 
-function route(sub: string, method: string, now: () => number): Route | null {
+interface RouteOptions {
+  now: () => number;
+  attachmentIdTtlMs: number;
+  maxQueryChars: number;
+}
+
+function route(sub: string, method: string, options: RouteOptions): Route | null {
+  const now = options.now;
   const parts = sub.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
   const [a, b, c, d] = parts;
   if (method !== 'GET') return null;
@@ -120,6 +136,7 @@ function route(sub: string, method: string, now: () => number): Route | null {
         if (isApiError(maxResults)) return maxResults;
         const search = q.get('q') ?? undefined;
         if (search && metadataOnly(scopes)) return E.forbidden("Metadata scope does not support 'q' parameter");
+        if (search && options.maxQueryChars > 0 && search.length > options.maxQueryChars) return E.invalidArgument(`Invalid query: longer than ${options.maxQueryChars} characters`);
         const params = { q: search, labelIds: q.getAll('labelIds'), includeSpamTrash: boolParam(q, 'includeSpamTrash'), maxResults, pageToken: q.get('pageToken') ?? undefined };
         return a === 'messages' ? listMessages(mb, params, now(), empty) : listThreads(mb, params, now(), empty);
       },
@@ -133,7 +150,9 @@ function route(sub: string, method: string, now: () => number): Route | null {
         const format = formatParam(q, scopes, ['minimal', 'metadata', 'full', 'raw']);
         if (isApiError(format)) return format;
         const message = mb.byId.get((b as string).toLowerCase());
-        return message ? renderMessage(message, format, q.getAll('metadataHeaders')) : E.notFound();
+        if (!message) return E.notFound();
+        if (format === 'raw' && !q.has('fields')) return new JsonText(renderRawJson(message));
+        return renderMessage(message, format, q.getAll('metadataHeaders'));
       },
     };
   }
@@ -144,7 +163,7 @@ function route(sub: string, method: string, now: () => number): Route | null {
         if (metadataOnly(scopes)) return E.forbidden('Metadata scope does not allow attachments');
         if (!validId(b as string)) return E.invalidArgument('Invalid id value');
         const message = mb.byId.get((b as string).toLowerCase());
-        return message ? renderAttachment(message, d as string) : E.notFound();
+        return message ? renderAttachment(message, d as string, options.attachmentIdTtlMs) : E.notFound();
       },
     };
   }
@@ -171,7 +190,8 @@ export class EmulatorServer {
   constructor(private readonly hooks: ServerHooks) {}
 
   async listen(port: number): Promise<number> {
-    const server = createServer((req, res) => {
+    // Long search queries travel in the request line; allow 64 KiB (Node's default is 16 KiB).
+    const server = createServer({ maxHeaderSize: 65_536 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) {
           const answer = errorAnswer(E.backendError());
@@ -254,7 +274,7 @@ export class EmulatorServer {
     const rest = url.pathname.slice(API_PREFIX.length);
     const slash = rest.indexOf('/');
     const userId = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
-    const r = route(slash < 0 ? '' : rest.slice(slash), call.method, this.hooks.clock);
+    const r = route(slash < 0 ? '' : rest.slice(slash), call.method, { now: this.hooks.clock, attachmentIdTtlMs: this.hooks.attachmentIdTtlMs, maxQueryChars: this.hooks.maxQueryChars });
     if (!r) return errorAnswer(E.notFound());
     const authorization = headerOf(call.headers, 'authorization');
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
@@ -306,6 +326,7 @@ export class EmulatorServer {
         release();
         return errorAnswer(result);
       }
+      if (result instanceof JsonText) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: result.text, release };
       const fields = url.searchParams.get('fields');
       const body = fields ? applyFields(result, parseFields(fields)) : result;
       return { ...jsonAnswer(200, body), release };

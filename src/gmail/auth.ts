@@ -143,6 +143,8 @@ function instrument(client: OAuth2Client, options: InstrumentOptions): void {
     resolved: async (config) => {
       if (isTokenRequest(config.url)) {
         config.url = new URL(target);
+        // gaxios picked a proxy agent (HTTPS_PROXY) for Google's URL; a loopback endpoint never uses one.
+        if (isLoopbackUrl(config.url)) delete config.agent;
         // Our retry policy decides; a library retry on top would multiply attempts.
         config.retryConfig = { ...(config.retryConfig ?? {}), retry: 0, noResponseRetries: 0 };
         config.retry = false;
@@ -160,8 +162,32 @@ function instrument(client: OAuth2Client, options: InstrumentOptions): void {
   });
 }
 
+/** 127.0.0.1, localhost or ::1: the emulator or a local staging endpoint. */
+export function isLoopbackUrl(url: URL | string): boolean {
+  try {
+    const host = new URL(String(url)).hostname;
+    return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' || host === '::1';
+  } catch {
+    return false;
+  }
+}
+
 function normalizeUser(user: string): string {
   return user.trim().toLowerCase();
+}
+
+/** The client's access token, fetched if missing or expiring; failures as typed errors. */
+async function currentToken(client: GmailAuthClient, user: string): Promise<string> {
+  let token: string | null | undefined;
+  try {
+    ({ token } = await client.getAccessToken());
+  } catch (error) {
+    if (error instanceof CrmMailError) throw error;
+    // Not an HTTP answer (those are mapped by the interceptor): e.g. a key that cannot sign.
+    throw new ConfigError(`cannot obtain a Gmail access token for ${user}: ${String((error as Error).message ?? error).slice(0, 200)}`);
+  }
+  if (!token) throw new AuthError(`no access token was issued for ${user}.`);
+  return token;
 }
 
 /** Shared by both providers: one client per user, its first token fetched once even under concurrency. */
@@ -195,21 +221,14 @@ abstract class CachingProvider implements CredentialProvider {
     const key = normalizeUser(user);
     let pending = this.ready.get(key);
     if (!pending) {
-      pending = this.client(key).then(async (client) => {
-        const { token } = await client.getAccessToken();
-        if (!token) throw new AuthError(`no access token was issued for ${key}.`);
-        return token;
-      });
+      pending = this.client(key).then((client) => currentToken(client, key));
       this.ready.set(key, pending);
       // Failures are not cached; a later call tries again. Successes are re-checked below.
       pending.catch(() => this.ready.delete(key));
     }
     await pending;
     // The library refreshes an expiring token itself; ask it for the current one.
-    const client = await this.client(key);
-    const { token } = await client.getAccessToken();
-    if (!token) throw new AuthError(`no access token was issued for ${key}.`);
-    return token;
+    return currentToken(await this.client(key), key);
   }
 
   async authClient(user: string): Promise<GmailAuthClient> {

@@ -20,7 +20,7 @@ import {
   RateLimitError,
   TransientError,
 } from '../errors.js';
-import type { CredentialProvider, GmailAuthClient } from './auth.js';
+import { isLoopbackUrl, type CredentialProvider, type GmailAuthClient } from './auth.js';
 import { BatchFormatError, decodeBatch, encodeBatch, matchBatchResponses, type BatchPart } from './batch.js';
 import { QuotaLimiter, realSleep, Semaphore, type Sleep } from './limits.js';
 import { DEFAULT_RETRY_POLICY, isExpiredAccessToken, isRateLimit, retryDelay, toCrmMailError, type RetryPolicy } from './retry.js';
@@ -201,9 +201,14 @@ export class GmailAccountClient {
   private async api(): Promise<{ auth: GmailAuthClient; api: gmail_v1.Gmail }> {
     const auth = await this.credentials.authClient(this.user);
     if (this.apiFor?.auth !== auth) {
-      this.apiFor = { auth, api: gmail({ version: 'v1', auth, rootUrl: this.apiRoot, retry: false, timeout: this.timeoutMs }) };
+      this.apiFor = { auth, api: gmail({ version: 'v1', auth, rootUrl: this.apiRoot, retry: false, timeout: this.timeoutMs, ...this.noProxy() }) };
     }
     return this.apiFor;
+  }
+
+  /** A loopback API root (the emulator) is never reached through HTTPS_PROXY; gaxios has no loopback exemption. */
+  private noProxy(): { noProxy?: string[] } {
+    return isLoopbackUrl(this.apiRoot) ? { noProxy: [new URL(this.apiRoot).hostname] } : {};
   }
 
   /** Turns "retryable but out of retries" into an error that says so, keeping kind and retryAfterMs. */
@@ -317,7 +322,8 @@ export class GmailAccountClient {
   }
 
   /**
-   * Many messages at once, by batches or parallel singles (DEFAULT_USE_BATCH). Each id maps to its
+   * Many messages at once, by batches or parallel singles (DEFAULT_USE_BATCH; format raw always
+   * uses singles). Each id maps to its
    * message or to its own error (NotFoundError for a deleted message, or a rate-limit/transient
    * error once retries are used up). An auth or configuration failure concerns the whole account
    * and is thrown instead.
@@ -325,7 +331,9 @@ export class GmailAccountClient {
   async getMessages(ids: string[], format: MessageFormat, opts?: GetMessageOptions): Promise<Map<string, gmail_v1.Schema$Message | CrmMailError>> {
     const unique = [...new Set(ids.filter((id) => typeof id === 'string' && id !== ''))];
     if (unique.length === 0) return new Map();
-    if (this.batchEnabled && unique.length > 1) return this.getMessagesBatched(unique, format, opts);
+    // raw carries whole messages with their attachments: 50 in one answer could be gigabytes, so
+    // raw always goes one message per request (memory bounded by the in-flight cap).
+    if (this.batchEnabled && format !== 'raw' && unique.length > 1) return this.getMessagesBatched(unique, format, opts);
     return this.getMessagesParallel(unique, format, opts);
   }
 
@@ -366,6 +374,7 @@ export class GmailAccountClient {
       responseType: 'text',
       retry: false,
       timeout: this.timeoutMs,
+      ...this.noProxy(),
     });
     const contentType = response.headers.get('content-type') ?? '';
     let decoded;

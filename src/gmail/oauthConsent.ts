@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import { AuthError, ConfigError, UsageError } from '../errors.js';
 import type { Db } from '../db/open.js';
 import { findOAuthAccount, saveSealedRefreshToken } from '../db/oauthTokens.js';
-import { GMAIL_READONLY_SCOPE, GOOGLE_AUTH_URL } from './auth.js';
+import { GMAIL_READONLY_SCOPE, GOOGLE_AUTH_URL, isLoopbackUrl } from './auth.js';
 import { seal } from './secretBox.js';
 import { toCrmMailError } from './retry.js';
 
@@ -57,6 +57,11 @@ function readRedirect(params: URLSearchParams, email: string): Redirect {
   const code = params.get('code');
   if (!code) throw new UsageError('the redirect carried no authorization code; paste the whole URL the browser was sent to.');
   return { code, state: params.get('state') };
+}
+
+/** gaxios sends loopback requests through HTTPS_PROXY too, unless told not to. */
+function loopbackNoProxy(url: string | undefined): { noProxy: string[] } | undefined {
+  return url && isLoopbackUrl(url) ? { noProxy: [new URL(url).hostname] } : undefined;
 }
 
 /** Parses what the user pasted: the full redirect URL, its query string, or just the code. */
@@ -138,6 +143,7 @@ export async function runOAuthConsent(options: OAuthConsentOptions): Promise<str
       clientId: config.oauthClientId,
       clientSecret: config.oauthClientSecret,
       redirectUri,
+      transporterOptions: loopbackNoProxy(config.tokenUrl),
       endpoints: {
         oauth2AuthBaseUrl: consentBaseUrl(config),
         ...(config.tokenUrl ? { oauth2TokenUrl: config.tokenUrl } : {}),
@@ -194,7 +200,8 @@ async function checkConsentedMailbox(config: Config, accessToken: string | undef
   if (!accessToken) return;
   const client = new OAuth2Client();
   client.setCredentials({ access_token: accessToken });
-  const api = gmail({ version: 'v1', auth: client, rootUrl: config.apiRoot ? new URL(config.apiRoot).origin + '/' : undefined, retry: false, timeout: 30_000 });
+  const rootUrl = config.apiRoot ? new URL(config.apiRoot).origin + '/' : undefined;
+  const api = gmail({ version: 'v1', auth: client, rootUrl, retry: false, timeout: 30_000, ...(loopbackNoProxy(rootUrl) ?? {}) });
   let address: string | undefined;
   try {
     address = (await api.users.getProfile({ userId: 'me' })).data.emailAddress ?? undefined;

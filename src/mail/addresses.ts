@@ -31,7 +31,6 @@ export function normalizeDomain(input: string | null | undefined): string {
   if (!input) return '';
   const value = input.trim().toLowerCase().replace(/^@/, '').replace(/^\*\./, '').replace(/\.+$/, '');
   if (value === '' || /[\s@<>]/.test(value)) return '';
-  // eslint-disable-next-line no-control-regex
   const ascii = /^[\x00-\x7f]*$/.test(value) ? value : domainToASCII(value);
   if (!ascii || !/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(ascii)) return '';
   return ascii;
@@ -163,31 +162,34 @@ export function isPersonalDomain(addressOrDomain: string, extra: readonly string
 }
 
 /** Splits on separators outside double quotes, angle brackets and parentheses. */
-function splitOutsideQuotes(cell: string, separators: RegExp): string[] {
+const CELL_SEPARATORS = /[;,\n\r]/;
+
+function splitOutsideQuotes(cell: string): string[] {
+  // Most cells have nothing to protect: plain split.
+  if (!/["<(]/.test(cell)) return cell.split(CELL_SEPARATORS);
   const parts: string[] = [];
-  let current = '';
+  let start = 0;
   let quoted = false;
   let angle = 0;
   let paren = 0;
   for (let i = 0; i < cell.length; i++) {
     const char = cell[i]!;
-    if (char === '\\' && quoted && i + 1 < cell.length) {
-      current += char + cell[++i];
+    if (quoted) {
+      if (char === '\\') i++;
+      else if (char === '"') quoted = false;
       continue;
     }
-    if (char === '"') quoted = !quoted;
-    else if (!quoted && char === '<') angle++;
-    else if (!quoted && char === '>' && angle > 0) angle--;
-    else if (!quoted && char === '(') paren++;
-    else if (!quoted && char === ')' && paren > 0) paren--;
-    if (!quoted && angle === 0 && paren === 0 && separators.test(char)) {
-      parts.push(current);
-      current = '';
-      continue;
+    if (char === '"') quoted = true;
+    else if (char === '<') angle++;
+    else if (char === '>' && angle > 0) angle--;
+    else if (char === '(') paren++;
+    else if (char === ')' && paren > 0) paren--;
+    else if (angle === 0 && paren === 0 && CELL_SEPARATORS.test(char)) {
+      parts.push(cell.slice(start, i));
+      start = i + 1;
     }
-    current += char;
   }
-  parts.push(current);
+  parts.push(cell.slice(start));
   return parts;
 }
 
@@ -211,7 +213,7 @@ export function parseAddressCell(cell: string | null | undefined): Address[] {
   if (!cell) return [];
   const result: Address[] = [];
   const seen = new Set<string>();
-  for (const segment of splitOutsideQuotes(cell, /[;,\n\r]/)) {
+  for (const segment of splitOutsideQuotes(cell)) {
     const text = segment.trim();
     if (text === '') continue;
     const angle = text.match(/<([^<>]*)>\s*$/) ?? text.match(/<([^<>]*)>/);

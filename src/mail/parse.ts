@@ -110,7 +110,6 @@ export function normalizeMessageId(value: string | null | undefined): string {
   const id = (bracketed ? bracketed[1]! : value.trim().split(/\s+/)[0] ?? '').replace(/^<|>$/g, '');
   // A Message-ID has no whitespace or control characters, and something on both sides of '@'
   // in practice; a lone word is still accepted (old mailers), but nothing absurdly long.
-  // eslint-disable-next-line no-control-regex
   if (id === '' || id.length > 998 || /[\x00-\x20\x7f]/.test(id)) return '';
   return id;
 }
@@ -129,7 +128,6 @@ export function messageIdList(value: string | string[] | null | undefined): stri
   return out;
 }
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
@@ -259,7 +257,6 @@ function bulkSignals(lines: readonly HeaderLine[]): BulkSignals {
 export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: string[]; dateHeader?: string; subject?: string; fallback?: string }): string {
   const ascii = (value: string): string => value.toLowerCase().replace(/[^a-z0-9@.:+,_-]+/g, '');
   // An address with non-ASCII bytes is exactly what decoders disagree on: left out.
-  // eslint-disable-next-line no-control-regex
   const addresses = (list: string[]): string => list.filter((a) => /^[\x21-\x7e]+$/.test(a)).join(',');
   const basis = [
     addresses(parts.from ? [parts.from] : []),
@@ -347,7 +344,6 @@ function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: s
   if (withBody) {
     let text = parsed.text ?? '';
     if (text.trim() === '' && typeof parsed.html === 'string' && parsed.html.trim() !== '') text = htmlToText(parsed.html);
-    if (parsed.textConversionError) problems.push(`text: HTML could not be converted by the parser (${parsed.textConversionError.message}); a simpler conversion was used`);
     message.text = cleanText(text, problems);
     if (!message.snippet) message.snippet = makeSnippet(message.text);
     message.attachments = (parsed.attachments ?? []).map(attachmentFrom);
@@ -443,7 +439,6 @@ export function gmailMeta(msg: gmail_v1.Schema$Message): GmailMeta {
 
 type Part = gmail_v1.Schema$MessagePart;
 
-// eslint-disable-next-line no-control-regex
 const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const FORMAT_ONLY_HEADERS = new Set(['content-transfer-encoding', 'content-length']);
 

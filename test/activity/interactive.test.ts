@@ -1,7 +1,7 @@
 /**
  * The interactive review driven in a real terminal: tmux runs `crm-mail review` (the compiled
  * bin, @inquirer/prompts on a real pty), the test types keys as a partner would (approve one,
- * edit one, open and dismiss one, quit) and checks both the screen and the database.
+ * edit one, open and dismiss one, skip one, quit) and checks both the screen and the database.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -47,13 +47,13 @@ describe('interactive review in a real terminal (tmux)', () => {
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
   });
 
-  it('approves one, edits one, opens and dismisses one, quits; the screen and the database agree', async () => {
+  it('approves one, edits one, opens and dismisses one, skips one, quits; the screen and the database agree', async () => {
     expect(spawnSync('tmux', ['-V']).status, 'tmux must be installed (apt-get install tmux)').toBe(0);
     const dbPath = join(dir, 'interactive.db');
     const world = await makeWorld(dbPath);
     const since = Date.parse('2026-11-20T12:00:00Z');
     world.db.prepare("INSERT INTO app_settings (key, value) VALUES ('email_activity_since', ?)").run(new Date(since).toISOString());
-    for (let index = 0; index < 4; index++) {
+    for (let index = 0; index < 5; index++) {
       janeToAnn(world, `i${index}@x`, since + (index + 1) * DAY, { subject: `Topic ${index}`, body: `Line one of message ${index}. More text.\nSecond line.` });
     }
     await runPropose(world.db, configFor({ CRM_MAIL_DRAFTER: 'rule' }), {});
@@ -63,10 +63,12 @@ describe('interactive review in a real terminal (tmux)', () => {
     tmux('new-session', '-d', '-s', SESSION, '-x', '160', '-y', '50', '-c', PROJECT_ROOT, `env -u CRM_MAIL_USER -u CRM_DB_PATH sh -c '${command}'`);
 
     let shown = await waitFor('? Decision');
-    expect(shown).toContain('Reviewing as Jane Doe <jane@northwind.vc>: 4 pending proposals, oldest first.');
-    expect(shown).toContain('1 of 4 · proposal #1');
+    expect(shown).toContain('Reviewing as Jane Doe <jane@northwind.vc>: 5 pending proposals, oldest first.');
+    expect(shown).toContain('1 of 5 · proposal #1');
     expect(shown).toContain('Investor:  Harborview Pension (#1)');
     expect(shown).toContain('Direction: Sent (by the firm)');
+    expect(shown).toContain('Partners:  Jane Doe');
+    expect(shown).toContain('Contacts:  Ann Lee');
     expect(shown).toContain('To:        Ann Lee <ann.lee@harborview-pension.com>');
     expect(shown).toContain('Subject:   Topic 0');
     expect(shown).toContain('│ Line one of message 0. More text.');
@@ -74,26 +76,28 @@ describe('interactive review in a real terminal (tmux)', () => {
     expect(shown).toMatch(/a\) approve[\s\S]*e\) edit[\s\S]*d\) dismiss[\s\S]*s\) skip[\s\S]*o\) open[\s\S]*q\) quit/);
 
     keys('a', 'Enter');
-    await waitFor('2 of 4 · proposal #2');
+    await waitFor('2 of 5 · proposal #2');
     keys('e', 'Enter');
     await waitFor('Note (edit, then Enter):');
     typeText(' Call booked.');
     keys('Enter');
-    await waitFor('3 of 4 · proposal #3');
+    await waitFor('3 of 5 · proposal #3');
     keys('o', 'Enter');
     await waitFor('Message-ID: <i2@x>');
     keys('d', 'Enter');
-    await waitFor('4 of 4 · proposal #4');
+    await waitFor('4 of 5 · proposal #4');
+    keys('s', 'Enter');
+    await waitFor('5 of 5 · proposal #5');
     keys('q', 'Enter');
     shown = await waitFor('EXIT=');
 
-    expect(shown).toContain('Summary: approved 1, edited 1, dismissed 1, skipped 0; 1 still pending.');
+    expect(shown).toContain('Summary: approved 1, edited 1, dismissed 1, skipped 1; 2 still pending.');
     expect(shown).toContain('EXIT=0');
     expect(shown).toContain('✖ dismissed');
 
     const db = openDatabase(dbPath);
     const rows = proposals(db) as Array<{ status: string; decided_by: number | null; edited_note: string | null; drafted_note: string }>;
-    expect(rows.map((row) => row.status)).toEqual(['approved', 'approved', 'dismissed', 'pending']);
+    expect(rows.map((row) => row.status)).toEqual(['approved', 'approved', 'dismissed', 'pending', 'pending']);
     expect(rows.slice(0, 3).every((row) => row.decided_by === JANE.userId)).toBe(true);
     expect(rows[1]!.edited_note).toBe(`${rows[1]!.drafted_note} Call booked.`);
     const notes = notesOf(db, ANN.investorId)!;

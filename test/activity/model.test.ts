@@ -116,6 +116,10 @@ describe('a bad model file is a clear configuration error, never a crash', () =>
     ['text.gguf', 'this is not a model\n', /does not start with the GGUF signature/],
     ['truncated.gguf', good.subarray(0, Math.floor(good.length / 2)), /truncated/],
     ['header-only.gguf', good.subarray(0, 2000), /header cannot be read|truncated|ends inside its header/],
+    // Complete files that llama.cpp would abort the whole process on.
+    ['no-head-count.gguf', tinyModelBytes(7, { omitKeys: ['llama.attention.head_count'] }), /required metadata is missing \(llama\.attention\.head_count\)/],
+    ['no-feed-forward.gguf', tinyModelBytes(7, { omitKeys: ['llama.feed_forward_length'] }), /required metadata is missing \(llama\.feed_forward_length\)/],
+    ['no-tokens.gguf', tinyModelBytes(7, { omitKeys: ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type'] }), /tokenizer\.ggml\.tokens/],
   ];
 
   it.each(cases)('%s', async (name, bytes, expected) => {

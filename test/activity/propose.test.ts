@@ -188,7 +188,11 @@ describe('propose: candidates', () => {
     );
     expect(() => insert.run(null, 999)).toThrow(/FOREIGN KEY constraint failed/);
     expect(() => insert.run(424242, 1)).toThrow(/FOREIGN KEY constraint failed/);
-    expect(() => world.db.prepare('INSERT INTO fundraising_state (investor_id, notes, updated_by) VALUES (1, ?, 99)').run('x')).toThrow(/FOREIGN KEY|UNIQUE/);
     expect(() => world.db.prepare('INSERT INTO fundraising_state (investor_id, notes, updated_by) VALUES (3, ?, 99)').run('x')).toThrow(/FOREIGN KEY/);
+    // A decision by a user who does not exist is refused too.
+    janeToAnn(world, 'fk@x', NOW.getTime() + DAY);
+    await runPropose(world.db, RULE, { now: NOW });
+    expect(() => world.db.prepare("UPDATE email_activity_proposals SET status = 'approved', decided_by = 99").run()).toThrow(/FOREIGN KEY/);
+    expect(proposals(world.db)[0]).toMatchObject({ status: 'pending', decided_by: null });
   });
 });

@@ -225,3 +225,29 @@ describe('threads, labels', () => {
     expect(unread).toMatchObject({ id: 'UNREAD', type: 'system', messagesTotal: 5 });
   });
 });
+
+describe('configurable strictness', () => {
+  it('expires attachment ids after attachmentIdTtlMs and caps q length with maxQueryChars', async () => {
+    const strict = await startEmulator({ mailboxes: { [USER]: [{ raw: withAttachment }] }, attachmentIdTtlMs: 300, maxQueryChars: 50 });
+    try {
+      const client = gmailFor(strict, USER, { retry: false });
+      const id = strict.messageIds(USER)[0]!;
+      const attachmentId = (await client.users.messages.get({ userId: 'me', id })).data.payload!.parts![1]!.body!.attachmentId!;
+      expect((await client.users.messages.attachments.get({ userId: 'me', messageId: id, id: attachmentId })).data.size).toBe(PDF.length);
+      await new Promise((r) => setTimeout(r, 350));
+      expect((await failure(client.users.messages.attachments.get({ userId: 'me', messageId: id, id: attachmentId }))).status).toBe(400);
+      expect((await client.users.messages.list({ userId: 'me', q: 'from:ann.lee@harborcapital.com' })).data.resultSizeEstimate).toBe(1);
+      const long = await failure(client.users.messages.list({ userId: 'me', q: `from:${'x'.repeat(60)}` }));
+      expect(long.status).toBe(400);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('accepts a long OR-query (20 KB request line) by default', async () => {
+    const q = Array.from({ length: 700 }, (_, i) => `from:lp${i}@fund${i}.com`).join(' OR ') + ' OR from:harborcapital.com';
+    expect(q.length).toBeGreaterThan(15_000);
+    const list = await gmailFor(emu, USER).users.messages.list({ userId: 'me', q });
+    expect(list.data.resultSizeEstimate).toBe(1);
+  });
+});

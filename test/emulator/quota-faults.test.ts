@@ -152,7 +152,7 @@ describe('faults', () => {
         const client = gmailFor(e, USER, { retry: false });
         await (await import('./helpers.js')).tokenFor(e, USER);
         const outcome: Array<number | string> = [];
-        for (let i = 0; i < 25; i++) {
+        for (let i = 0; i < 20; i++) {
           try {
             const r = await client.users.messages.list({ userId: 'me', maxResults: 3 });
             outcome.push(r.data.nextPageToken && r.data.messages ? 200 : 'odd');

@@ -80,6 +80,20 @@ describe('crm-mail auth oauth', () => {
     expect(readFileSync(path).toString('latin1')).not.toMatch(/1\/\/[\w-]{20,}/);
   });
 
+  it('--paste takes the code from stdin', async () => {
+    const { db, path } = await crmWithAccounts(dir, [{ email: JANE, authMethod: 'oauth' }]);
+    db.close();
+    // The partner's browser: consent, then the redirect to a page that does not load, whose code is pasted.
+    const consent = new URL('/o/oauth2/v2/auth', emu.rootUrl);
+    consent.search = new URLSearchParams({ client_id: CLIENT_ID, redirect_uri: 'http://127.0.0.1/oauth2callback', login_hint: JANE, scope: 'https://www.googleapis.com/auth/gmail.readonly', response_type: 'code' }).toString();
+    const location = new URL((await fetch(consent, { redirect: 'manual' })).headers.get('location')!);
+    const code = location.searchParams.get('code')!;
+    const result = await runCli(['--json', 'auth', 'oauth', JANE, '--paste'], { env: env(path), input: code + '\n' });
+    expect(result.stderr).toContain('paste it here');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ email: JANE, stored: true, authMethod: 'oauth', status: 'active' });
+  });
+
   it('an account that is not enrolled is refused before any consent, with "enroll first"', async () => {
     const { db, path } = await crmWithAccounts(dir, []);
     db.close();

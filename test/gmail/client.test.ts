@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createDwdCredentials, type CredentialProvider } from '../../src/gmail/auth.js';
 import { createAccountClient, GmailAccountClient } from '../../src/gmail/client.js';
-import { HistoryExpiredError, NotFoundError, PermanentError, CrmMailError } from '../../src/errors.js';
+import { HistoryExpiredError } from '../../src/errors.js';
 import { emulatorConfig, JANE, BOB, mailbox, rawMessage } from './support.js';
 
 let emu: Emulator;

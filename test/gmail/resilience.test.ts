@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createDwdCredentials, type CredentialProvider } from '../../src/gmail/auth.js';
 import { GmailAccountClient } from '../../src/gmail/client.js';
-import { CrmMailError, NotFoundError, PermanentError, RateLimitError } from '../../src/errors.js';
+import { CrmMailError, NotFoundError, RateLimitError } from '../../src/errors.js';
 import { JANE, mailbox } from './support.js';
 
 let emu: Emulator;
@@ -54,7 +54,7 @@ describe('quota', () => {
       expect(stats.byMethod['messages.get']).toEqual({ calls: 2000, units: 10_000 });
       // The limiter holds back what exceeds the first second's 4,000 units: 6,000 more at 4,000/s.
       expect(elapsed).toBeGreaterThanOrEqual(1500);
-    });
+    }, 2000);
   });
 
   it.each([false, true])('at Gmail\'s own 250 units/s with a client configured at 250, nothing is refused (batch: %s)', async (batch) => {
@@ -81,8 +81,8 @@ describe('quota', () => {
   });
 });
 
-async function startLimited(unitsPerSec: number, body: (emu: Emulator) => Promise<void>): Promise<void> {
-  const limited = await startEmulator({ mailboxes: { [JANE]: mailbox(2000) }, quotaUnitsPerSec: unitsPerSec });
+async function startLimited(unitsPerSec: number, body: (emu: Emulator) => Promise<void>, messages = 100): Promise<void> {
+  const limited = await startEmulator({ mailboxes: { [JANE]: mailbox(messages) }, quotaUnitsPerSec: unitsPerSec });
   try {
     const limitedCredentials = createDwdCredentials({ keyFile: limited.serviceAccountKeyFile, tokenUrl: limited.tokenUrl });
     credentials = limitedCredentials;
@@ -140,6 +140,23 @@ describe('retries', () => {
     await expect(gmail.getMessage('not a valid id!', 'minimal')).rejects.toBeInstanceOf(CrmMailError);
     expect(emu.counters(JANE).byMethod['messages.get']!.calls).toBe(before + 2);
     expect(gmail.stats().retries).toBe(0);
+  });
+
+  it('a request that hangs times out and is retried', async () => {
+    const gmail = client({ requestTimeoutMs: 150 });
+    emu.injectFault({ method: 'getProfile', kind: 'slow', times: 1, delayMs: 1000 });
+    await expect(gmail.getProfile()).resolves.toMatchObject({ emailAddress: JANE });
+    expect(gmail.stats()).toMatchObject({ calls: 2, retries: 1, throttled: 0 });
+  });
+
+  it('a failing token endpoint is retried by the same policy', async () => {
+    const fresh = createDwdCredentials({ keyFile: emu.serviceAccountKeyFile, tokenUrl: emu.tokenUrl });
+    emu.injectFault({ method: 'token', kind: '503', times: 1 });
+    const gmail = new GmailAccountClient({ user: JANE, credentials: fresh, apiRoot: emu.rootUrl, unitsPerSec: 1000, retryMax: 3, retryBaseMs: 5 });
+    await expect(gmail.getProfile()).resolves.toMatchObject({ emailAddress: JANE });
+    // One refused token request (no library retry on top), one good one, one API call.
+    expect(fresh.tokenRequests).toBe(2);
+    expect(gmail.stats()).toMatchObject({ calls: 1, retries: 1 });
   });
 
   it('retries stop at retryMax and the error says so', async () => {
@@ -222,6 +239,13 @@ describe('batches', () => {
     expect(gmail.peakInFlight).toBeLessThanOrEqual(10);
   });
 
+  it('raw messages are never batched (memory), even with batches on', async () => {
+    const gmail = client({ batch: true });
+    const results = await gmail.getMessages(ids.slice(400, 406), 'raw');
+    expect(messagesOnly(results)).toBe(6);
+    expect(gmail.stats()).toMatchObject({ batches: 0, httpRequests: 6 });
+  });
+
   it('duplicate ids are fetched once', async () => {
     const gmail = client({ batch: true });
     const results = await gmail.getMessages([ids[5]!, ids[5]!, ids[6]!], 'minimal');
@@ -230,4 +254,3 @@ describe('batches', () => {
   });
 });
 
-void PermanentError;

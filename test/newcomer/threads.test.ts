@@ -204,3 +204,74 @@ describe('thread text helpers', () => {
     expect(() => parseSince('2026-02-30', now)).toThrow(/--since/);
   });
 });
+
+describe('threads and thread against a database the real sync filled', () => {
+  // The subject hides ESC and BEL in an RFC 2047 word, so they only appear once the pipeline decodes it.
+  const subjectBytes = Buffer.from('Fund III \u001b[31mside letter\u001b[0m \u001b]0;owned\u0007redline', 'utf8').toString('base64');
+  const raw = Buffer.from(
+    [
+      'From: "Ann \u001b[7mLee" <ann.lee@harborview-pension.com>',
+      'To: Jane Doe <jane@northwind.vc>',
+      'Cc: Omar Haddad <omar@northwind.vc>',
+      `Subject: =?UTF-8?B?${subjectBytes}?=`,
+      'Date: Tue, 03 Nov 2026 09:00:00 +0000',
+      'Message-ID: <side-letter@harborview-pension.com>',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=UTF-8',
+      '',
+      'Jane, the redline is below.\u001b[2J\u001b]52;c;aGFjaw==\u0007 Please confirm.',
+      '',
+      '> earlier text 1',
+      '> earlier text 2',
+      '',
+    ].join('\r\n'),
+    'latin1',
+  );
+  const synced = join(root, 'synced');
+  const syncedDb = join(synced, 'crm.db');
+  let syncEnv: Record<string, string>;
+  let stop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const { startEmulator } = await import('../../src/emulator/index.js');
+    const emulator = await startEmulator({
+      mailboxes: { 'jane@northwind.vc': [{ raw }], 'omar@northwind.vc': [{ raw }], 'li@northwind.vc': [] },
+      keyDir: join(synced, 'key'),
+    });
+    stop = () => emulator.stop();
+    (await makeCrmDb(syncedDb)).close();
+    syncEnv = {
+      CRM_DB_PATH: syncedDb,
+      CRM_GMAIL_INTEGRATION_ENABLED: 'true',
+      CRM_GMAIL_WORKSPACE_DOMAIN: 'northwind.vc',
+      CRM_GMAIL_SA_KEY_PATH: emulator.serviceAccountKeyFile,
+      CRM_GMAIL_API_ROOT: emulator.rootUrl,
+      CRM_GMAIL_TOKEN_URL: emulator.tokenUrl,
+      CRM_GMAIL_ATTACHMENTS_DIR: join(synced, 'attachments'),
+    };
+    expect((await runCli(['enroll-all'], { env: syncEnv })).code).toBe(0);
+    const sync = await runCli(['sync', '--no-propose'], { env: syncEnv });
+    expect(sync.code, sync.stderr).toBe(0);
+  });
+
+  it('lists and prints the synced message inert, as one message in two mailboxes', async () => {
+    try {
+      const list = await runCli(['threads'], { env: syncEnv });
+      expect(list.code).toBe(0);
+      expectInert(list.stdout);
+      expect(list.stdout).toContain('Fund III side letter redline');
+      const [thread] = JSON.parse((await runCli(['--json', 'threads'], { env: syncEnv })).stdout) as Array<{ id: number; messages: number; partners: unknown[] }>;
+      expect(thread!.messages).toBe(1);
+      expect(thread!.partners).toHaveLength(2);
+      const shown = await runCli(['thread', String(thread!.id)], { env: syncEnv });
+      expect(shown.code).toBe(0);
+      expectInert(shown.stdout);
+      expect(shown.stdout).toContain('Subject:   Fund III side letter redline');
+      expect(shown.stdout).toContain('Jane, the redline is below. Please confirm.');
+      expect(shown.stdout).toContain('[2 quoted lines folded]');
+      expect(shown.stdout).toContain('Mailboxes: jane@northwind.vc, omar@northwind.vc');
+    } finally {
+      await stop();
+    }
+  });
+});

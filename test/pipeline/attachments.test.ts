@@ -238,6 +238,26 @@ describe('attachments through capture and the download worker', () => {
     db.close();
   });
 
+  it('downloads CRM_GMAIL_ATTACH_CONCURRENCY at a time, never more', async () => {
+    const dir = tempDir();
+    const { db, accounts } = await migratedDb(dir);
+    const store = new AttachmentStore(join(dir, 'blobs'));
+    const parts = Array.from({ length: 10 }, (_, i) => ({ partId: String(i), filename: `f${i}`, size: 2, attachmentId: `a${i}` }));
+    captureMessage(db, { accountId: accounts.jane, message: stubMessage('m1', parts), match: NOMATCH, contentLevel: 'full' });
+    let inFlight = 0;
+    let peak = 0;
+    const fetch = async (_gmailId: string, attachmentId: string) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight--;
+      return Buffer.from(attachmentId);
+    };
+    expect(await downloadPendingAttachments(db, store, fetch, { accountId: accounts.jane, concurrency: 3, maxBytes: 100 })).toEqual({ stored: 10, skipped: 0, failed: 0 });
+    expect(peak).toBe(3);
+    db.close();
+  });
+
   it('a crash between the temp write and the rename leaves nothing half-written referenced', async () => {
     const distModule = join(PROJECT_ROOT, 'dist', 'src', 'attachments.js');
     if (!existsSync(distModule)) throw new Error('this test runs the compiled store in a child process: run `npx tsc -p .` first');

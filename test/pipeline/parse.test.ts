@@ -257,4 +257,12 @@ describe('Gmail format=full and format=metadata', () => {
     const garbage = await parseRaw(Buffer.from([0, 1, 2, 3, 255, 254]));
     expect(garbage.messageKey).toMatch(/\S/);
   });
+
+  it('keeps the headers of a message whose MIME structure the parser refuses (1,100 parts)', async () => {
+    const parts = Array.from({ length: 1100 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}`).join('\r\n');
+    const raw = Buffer.from(`From: Ann <ann@fund.com>\r\nTo: jane@northwind.vc\r\nSubject: many\r\nMessage-ID: <many@fund.com>\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}\r\n--b--\r\n`);
+    const message = await parseRaw(raw);
+    expect(message).toMatchObject({ subject: 'many', messageKey: 'many@fund.com', from: { address: 'ann@fund.com', name: 'Ann' }, to: [{ address: 'jane@northwind.vc' }], text: '' });
+    expect(message.problems).toEqual([expect.stringMatching(/^mime: the message structure could not be parsed .*headers only$/)]);
+  });
 });

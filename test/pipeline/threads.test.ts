@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/open.js';
 import { parseRaw, type CanonicalMessage } from '../../src/mail/parse.js';
 import { InvestorIndex } from '../../src/match/investorIndex.js';
-import { captureMessage } from '../../src/capture.js';
+import { captureMessage, rematchStoredEmails } from '../../src/capture.js';
 import { getThread, keysOfThread, liveThreadId } from '../../src/db/threads.js';
 import { countByAccount, emailsByMessageKey, getEmail, listEmailsForRematch, markDeleted, matchesOf, replaceMatches, setLabels, storedGmailIds } from '../../src/db/emails.js';
 import { insertCrmFixture, listExclusions, listInvestors, addExclusion } from '../../src/db/crm.js';
@@ -149,6 +149,19 @@ describe('capture', () => {
     expect(index.match(candidates[0]!, candidates[0]!.accountEmail).investors).toEqual([{ investorId: 1, strategy: 'exact', address: 'chad@cloudmark.com' }]);
     replaceMatches(db, candidates[0]!.emailId, index.match(candidates[0]!, candidates[0]!.accountEmail).investors);
     expect([...listEmailsForRematch(db, { investorId: 1 })].map((c) => c.emailId)).toEqual([copies[0]!.emailId]);
+
+    // Rematch after the CRM changed: a new investor at the list's domain, then an exclusion.
+    insertCrmFixture(db, { investors: [{ id: 2, name: 'SourceForge', email: 'admin@sourceforge.net', firm: null }] });
+    const wider = InvestorIndex.build(listInvestors(db), { workspaceDomain: 'northwind.vc' });
+    expect(rematchStoredEmails(db, wider)).toEqual({ checked: 1, changed: 1, excluded: 0 });
+    expect(matchesOf(db, copies[0]!.emailId)).toEqual([
+      { investorId: 1, strategy: 'exact', address: 'chad@cloudmark.com' },
+      { investorId: 2, strategy: 'domain', address: 'razor-users@example.sourceforge.net' },
+    ]);
+    expect(rematchStoredEmails(db, wider)).toEqual({ checked: 1, changed: 0, excluded: 0 });
+    const blocked = InvestorIndex.build(listInvestors(db), { workspaceDomain: 'northwind.vc', exclusions: ['cloudmark.com'] });
+    expect(rematchStoredEmails(db, blocked)).toEqual({ checked: 1, changed: 1, excluded: 1 });
+    expect(matchesOf(db, copies[0]!.emailId)).toEqual([]);
     db.close();
   });
 });

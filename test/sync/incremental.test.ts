@@ -114,11 +114,13 @@ describe('incremental sync', () => {
   });
 
   it('falls back to a bounded re-list when history has expired, and converges', async () => {
+    // The deletion's history record is older than the emulator's 7-day retention when the next sync
+    // asks: the cursor now points into forgotten history (Gmail answers 404).
+    const oldest = storedIds()[0]!;
+    firm.emu.deleteMessage(partner, oldest.gmail_id);
     firm.emu.advanceTime(8 * 86_400_000);
     const fresh = rawMessage(investor.contact, partner, 'Capital call timing', firm.emu.now());
     firm.emu.addMessage(partner, fresh.raw, { labelIds: ['INBOX'] });
-    const oldest = storedIds()[0]!;
-    firm.emu.deleteMessage(partner, oldest.gmail_id);
 
     const result = await sync();
     const mine = result.accounts.find((account) => account.account === partner)!;

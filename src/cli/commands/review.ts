@@ -114,8 +114,9 @@ function isPromptExit(error: unknown): boolean {
 
 async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Promise<void> {
   const { expand, input } = await import('@inquirer/prompts');
-  const { listProposals, getProposal, loadProposalEmail } = await import('../../db/proposals.js');
+  const { listProposals, getProposal, loadProposalEmail, loadSourceEmail } = await import('../../db/proposals.js');
   const { approveProposal, dismissProposal, displayName } = await import('../../activity/review.js');
+  const { describePeople } = await import('../../activity/propose.js');
   const out = ctx.out;
   const pending = listProposals(db, { status: 'pending' });
   out.line(`Reviewing as ${displayName(reviewer)} <${reviewer.email}>: ${pending.length} pending proposal${pending.length === 1 ? '' : 's'}, oldest first.`);
@@ -135,9 +136,11 @@ async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Pr
     const proposal = getProposal(db, pending[index]!.id);
     if (!proposal || proposal.status !== 'pending') continue; // decided elsewhere meanwhile
     const email = loadProposalEmail(db, proposal);
+    const source = loadSourceEmail(db, proposal.messageKey, proposal.investorId);
+    const people = source ? describePeople(db, source) : undefined;
     out.line('');
     out.line(`── ${index + 1} of ${pending.length} · proposal #${proposal.id} ${'─'.repeat(40)}`);
-    out.line(describeProposal(proposal, email));
+    out.line(describeProposal(proposal, email, people));
     for (;;) {
       let action: Action;
       try {
@@ -217,13 +220,17 @@ function addressList(json: string | null): string {
   }
 }
 
-function describeProposal(proposal: Proposal, email: StoredEmail | undefined): string {
+function describeProposal(proposal: Proposal, email: StoredEmail | undefined, people?: { partners: string[]; contacts: string[] }): string {
   const date = proposal.messageDateMs === null ? 'unknown date' : new Date(proposal.messageDateMs).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const direction = proposal.direction === 'sent' ? 'Sent (by the firm)' : proposal.direction === 'received' ? 'Received (by the firm)' : String(proposal.direction);
   const lines = [
     `Investor:  ${cleanLine(proposal.investorName, 100)} (#${proposal.investorId})`,
     `Date:      ${date}   Direction: ${direction}`,
   ];
+  if (people) {
+    lines.push(`Partners:  ${cleanLine(people.partners.join(', '), 200)}`);
+    lines.push(`Contacts:  ${cleanLine(people.contacts.join(', '), 200)}`);
+  }
   if (email) {
     const from = email.fromName ? `${email.fromName} <${email.fromAddress}>` : (email.fromAddress ?? '');
     lines.push(`From:      ${cleanLine(from, 160)}`);

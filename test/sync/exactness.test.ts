@@ -1,0 +1,60 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { SCENARIOS } from '../../src/emulator/index.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { byInvestor, expectedCapture, plain, startFirm, storedCapture, type Firm } from './firm.js';
+
+const dir = tempDir('crm-mail-exact-');
+const firms: Firm[] = [];
+afterAll(async () => {
+  for (const firm of firms) await firm.stop();
+});
+
+function compare(firm: Firm): void {
+  const db = firm.open();
+  const stored = storedCapture(db);
+  db.close();
+  const expected = expectedCapture(firm.scenario);
+  expect(stored.duplicates).toBe(0);
+  expect(plain(stored.byAccount)).toEqual(plain(expected));
+  expect(byInvestor(stored.byAccount)).toEqual(byInvestor(expected));
+}
+
+describe('backfill completeness', () => {
+  it('stores exactly the investor mail of a 5-partner, 50-investor, 5,000-message firm, per account and per investor', async () => {
+    const firm = await startFirm(dir, { scenario: { ...SCENARIOS.medium }, name: 'medium' });
+    firms.push(firm);
+    expect((await runCli(['enroll-all'], { env: firm.env })).code).toBe(0);
+    const result = await runCli(['--json', 'sync', '--no-propose'], { env: firm.env, timeoutMs: 300_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { ok: boolean; accounts: Array<{ status: string; stored: number }> };
+    expect(summary.ok).toBe(true);
+    expect(summary.accounts).toHaveLength(5);
+    const expectedCopies = [...expectedCapture(firm.scenario).values()].reduce((total, box) => total + box.size, 0);
+    expect(expectedCopies).toBeGreaterThan(1000);
+    expect(summary.accounts.reduce((total, account) => total + account.stored, 0)).toBe(expectedCopies);
+    compare(firm);
+    const verify = await runCli(['--json', 'verify'], { env: firm.env, timeoutMs: 300_000 });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+    expect(verify.code).toBe(0);
+  }, 600_000);
+
+  it('reaches the same exact state under 10% injected faults of every retryable kind', async () => {
+    const firm = await startFirm(dir, { scenario: { ...SCENARIOS.small, seed: 17 }, emulator: { faultRate: 0.1, faultSeed: 99 }, name: 'faults' });
+    firms.push(firm);
+    expect((await runCli(['enroll-all'], { env: firm.env })).code).toBe(0);
+    // As cron would: rerun until every account reports ok (a run that exhausts its retries resumes next time).
+    const codes: number[] = [];
+    for (let run = 0; run < 6 && codes.at(-1) !== 0; run++) {
+      const result = await runCli(['sync', '--no-propose'], { env: { ...firm.env, CRM_GMAIL_RETRY_MAX: '8' }, timeoutMs: 300_000 });
+      codes.push(result.code);
+    }
+    expect(codes.at(-1)).toBe(0);
+    expect(firm.emu.counters().refused).toBeGreaterThan(20);
+    const db = firm.open();
+    const retries = db.prepare('SELECT sum(retries) AS n FROM email_sync_runs').get() as { n: number };
+    db.close();
+    expect(retries.n).toBeGreaterThan(20);
+    compare(firm);
+  }, 600_000);
+});
