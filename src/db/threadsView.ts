@@ -60,8 +60,6 @@ export interface ThreadSummary {
 
 interface SummaryRow {
   id: number;
-  subject: string | null;
-  first_subject: string | null;
   messages: number;
   first_ms: number;
   last_ms: number;
@@ -69,7 +67,15 @@ interface SummaryRow {
 
 export function countThreads(db: Db, filter: ThreadFilter): number {
   const { where, params } = filterSql(filter);
-  const row = db.prepare(`${ROOTS} SELECT count(*) AS n FROM (SELECT r.root FROM emails e JOIN roots r ON r.id = e.thread_id GROUP BY r.root ${where})`).get(params) as { n: number };
+  const row = db
+    .prepare(
+      `${ROOTS}
+       SELECT count(*) AS n FROM (
+         SELECT r.root FROM emails e JOIN roots r ON r.id = e.thread_id
+           LEFT JOIN email_investor_matches m ON m.email_id = e.id
+          GROUP BY r.root ${where})`,
+    )
+    .get(params) as { n: number };
   return row.n;
 }
 
@@ -80,13 +86,11 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
     .prepare(
       `${ROOTS}
        SELECT r.root AS id,
-              (SELECT subject FROM email_threads WHERE id = r.root) AS subject,
-              (SELECT e2.subject FROM emails e2 JOIN roots r2 ON r2.id = e2.thread_id
-                WHERE r2.root = r.root ORDER BY e2.internal_date_ms, e2.id LIMIT 1) AS first_subject,
               count(DISTINCT e.message_key) AS messages,
               min(e.internal_date_ms) AS first_ms,
               max(e.internal_date_ms) AS last_ms
          FROM emails e JOIN roots r ON r.id = e.thread_id
+         LEFT JOIN email_investor_matches m ON m.email_id = e.id
         GROUP BY r.root
         ${where}
         ORDER BY last_ms DESC, r.root DESC
@@ -94,6 +98,20 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
     )
     .all({ ...params, limit: filter.limit ?? -1 }) as SummaryRow[];
   const ids = JSON.stringify(rows.map((row) => row.id));
+  // The thread's own subject, else its first message's (a thread row may have none).
+  const subjects = new Map(
+    (
+      db
+        .prepare(
+          `${ROOTS}
+           SELECT j.value AS thread,
+                  coalesce(t.subject, (SELECT e.subject FROM emails e JOIN roots r ON r.id = e.thread_id
+                                        WHERE r.root = j.value ORDER BY e.internal_date_ms, e.id LIMIT 1)) AS subject
+             FROM json_each(?) j JOIN email_threads t ON t.id = j.value`,
+        )
+        .all(ids) as Array<{ thread: number; subject: string | null }>
+    ).map((row) => [row.thread, row.subject]),
+  );
   const investors = groupByThread(
     db
       .prepare(
@@ -140,7 +158,7 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
   );
   return rows.map((row) => ({
     id: row.id,
-    subject: row.subject ?? row.first_subject,
+    subject: subjects.get(row.id) ?? null,
     messages: row.messages,
     firstMessageMs: row.first_ms,
     lastMessageMs: row.last_ms,
@@ -150,17 +168,15 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
   }));
 }
 
+/** HAVING clauses over one root's rows (emails left-joined to their matches). */
 function filterSql(filter: ThreadFilter): { where: string; params: Record<string, unknown> } {
   const conditions: string[] = [];
   const params: Record<string, unknown> = {};
   if (filter.investorIds !== undefined) {
-    conditions.push(`EXISTS (SELECT 1 FROM emails e3 JOIN roots r3 ON r3.id = e3.thread_id
-                     JOIN email_investor_matches m3 ON m3.email_id = e3.id
-                     WHERE r3.root = r.root AND m3.investor_id IN (SELECT value FROM json_each(@investors)))`);
+    conditions.push('sum(m.investor_id IN (SELECT value FROM json_each(@investors))) > 0');
     params.investors = JSON.stringify(filter.investorIds);
   } else if (!filter.includeUnmatched) {
-    conditions.push(`EXISTS (SELECT 1 FROM emails e3 JOIN roots r3 ON r3.id = e3.thread_id
-                     JOIN email_investor_matches m3 ON m3.email_id = e3.id WHERE r3.root = r.root)`);
+    conditions.push('count(m.investor_id) > 0');
   }
   if (filter.sinceMs !== undefined) {
     conditions.push('max(e.internal_date_ms) >= @since');
@@ -241,7 +257,9 @@ export interface ThreadDetail {
 export function getThread(db: Db, rootId: number): ThreadDetail | undefined {
   const thread = db.prepare('SELECT id, subject FROM email_threads WHERE id = ?').get(rootId) as { id: number; subject: string | null } | undefined;
   if (!thread) return undefined;
-  const inThread = `${ROOTS} , members AS (SELECT id FROM roots WHERE root = @root)`;
+  // The root and every thread merged into it, directly or through another merged thread.
+  const inThread = `WITH RECURSIVE members(id) AS (
+      SELECT @root UNION SELECT t.id FROM email_threads t JOIN members m ON t.merged_into = m.id)`;
   const copies = db
     .prepare(
       `${inThread}

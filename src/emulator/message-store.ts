@@ -15,18 +15,55 @@ export interface RawSource {
 
 /** Facts about a message used by search and by the minimal/metadata formats, computed once. */
 export interface MessageMeta {
-  size: number;
-  snippet: string;
-  subject: string;
-  from: Address[];
-  to: Address[];
-  cc: Address[];
-  bcc: Address[];
-  deliveredTo: Address[];
-  rfcMessageId: string;
-  listId: string;
-  hasAttachment: boolean;
-  filenames: string[];
+  readonly size: number;
+  readonly snippet: string;
+  readonly subject: string;
+  readonly from: Address[];
+  readonly to: Address[];
+  readonly cc: Address[];
+  readonly bcc: Address[];
+  readonly deliveredTo: Address[];
+  readonly rfcMessageId: string;
+  readonly listId: string;
+  readonly hasAttachment: boolean;
+  readonly filenames: string[];
+}
+
+/** Address headers are kept as text and parsed on first use: only searches need them. */
+class Meta implements MessageMeta {
+  private parsed?: Address[][];
+
+  constructor(
+    readonly size: number,
+    readonly snippet: string,
+    readonly subject: string,
+    private readonly addressHeaders: [string, string, string, string, string],
+    readonly rfcMessageId: string,
+    readonly listId: string,
+    readonly hasAttachment: boolean,
+    readonly filenames: string[],
+  ) {}
+
+  private list(index: number): Address[] {
+    this.parsed ??= this.addressHeaders.map((value) => parseAddressList(value));
+    return this.parsed[index] as Address[];
+  }
+
+  get from(): Address[] {
+    return this.list(0);
+  }
+  get to(): Address[] {
+    return this.list(1);
+  }
+  get cc(): Address[] {
+    return this.list(2);
+  }
+  get bcc(): Address[] {
+    return this.list(3);
+  }
+  get deliveredTo(): Address[] {
+    return this.list(4);
+  }
 }
 
 export class StoredMessage {
@@ -74,29 +111,21 @@ export function computeMeta(raw: Buffer): MessageMeta {
   const filenames: string[] = [];
   let hasAttachment = false;
   forEachPart(root, (node) => {
-    if (node.parts.length === 0 && node.isAttachment && node !== root) {
+    if (node.parts.length === 0 && node.isAttachment) {
       hasAttachment = true;
       if (node.filename) filenames.push(node.filename.toLowerCase());
     }
   });
-  if (root.parts.length === 0 && root.isAttachment) {
-    hasAttachment = true;
-    if (root.filename) filenames.push(root.filename.toLowerCase());
-  }
-  return {
-    size: raw.length,
-    snippet: makeSnippet(extractText(root)),
-    subject: h('subject'),
-    from: parseAddressList(h('from')),
-    to: parseAddressList(h('to')),
-    cc: parseAddressList(h('cc')),
-    bcc: parseAddressList(h('bcc')),
-    deliveredTo: parseAddressList(h('delivered-to')),
-    rfcMessageId: stripBrackets(h('message-id')),
-    listId: h('list-id').toLowerCase(),
+  return new Meta(
+    raw.length,
+    makeSnippet(extractText(root)),
+    h('subject'),
+    [h('from'), h('to'), h('cc'), h('bcc'), h('delivered-to')],
+    stripBrackets(h('message-id')),
+    h('list-id').toLowerCase(),
     hasAttachment,
     filenames,
-  };
+  );
 }
 
 /** Message-ID and parent ids from the header block only (cheap; used to thread at load). */

@@ -213,10 +213,14 @@ export class GmailAccountClient {
 
   /** Turns "retryable but out of retries" into an error that says so, keeping kind and retryAfterMs. */
   private gaveUp(error: CrmMailError, attempts: number): CrmMailError {
-    if (!error.retryable || attempts === 0) return error;
+    if (!error.retryable) return error;
     const options = { status: error.status, reason: error.reason, retryAfterMs: error.retryAfterMs, cause: error };
     const text = error.message.replace(/;? ?will (back off and )?retry\.?$/, '');
-    const message = `${text}; gave up after ${attempts} ${attempts === 1 ? 'retry' : 'retries'}.`;
+    const why =
+      attempts < this.policy.retryMax && error.retryAfterMs !== undefined
+        ? `Gmail asked to wait ${Math.ceil(error.retryAfterMs / 1000)} s, longer than one run waits; a later run will try again`
+        : `gave up after ${attempts} ${attempts === 1 ? 'retry' : 'retries'}`;
+    const message = `${text}; ${why}.`;
     return error.kind === 'rate_limit' ? new RateLimitError(message, options) : new TransientError(message, options);
   }
 

@@ -503,15 +503,16 @@ function rebuildFromPayload(payload: Part, headersOnly: boolean): Buffer {
   return Buffer.from(out.join('\r\n'), 'utf8');
 }
 
-/** Every part of a payload tree by Gmail part id. */
-function partsById(payload: Part): Map<string, Part> {
-  const map = new Map<string, Part>();
-  const walk = (part: Part, fallbackId: string): void => {
+/** Every part of a payload tree by Gmail part id; parts inside a forwarded message (message/rfc822) are marked. */
+function partsById(payload: Part): Map<string, { part: Part; insideMessage: boolean }> {
+  const map = new Map<string, { part: Part; insideMessage: boolean }>();
+  const walk = (part: Part, fallbackId: string, insideMessage: boolean): void => {
     const id = part.partId ?? fallbackId;
-    map.set(id, part);
-    (part.parts ?? []).forEach((child, index) => walk(child, id === '' ? String(index) : `${id}.${index}`));
+    map.set(id, { part, insideMessage });
+    const isMessage = (part.mimeType ?? '').toLowerCase().startsWith('message/');
+    (part.parts ?? []).forEach((child, index) => walk(child, id === '' ? String(index) : `${id}.${index}`, insideMessage || isMessage));
   };
-  walk(payload, '');
+  walk(payload, '', false);
   return map;
 }
 
@@ -521,7 +522,7 @@ function mergeGmailAttachments(message: CanonicalMessage, payload: Part): void {
   const seen = new Set<string>();
   for (const attachment of message.attachments) {
     seen.add(attachment.partId);
-    const part = parts.get(attachment.partId);
+    const part = parts.get(attachment.partId)?.part;
     if (!part) continue;
     const gmailName = cleanLine(part.filename);
     if (gmailName) attachment.filename = gmailName;
@@ -532,8 +533,9 @@ function mergeGmailAttachments(message: CanonicalMessage, payload: Part): void {
     }
   }
   // Parts Gmail holds back by id that mailparser took for body text (a large text part) or skipped.
-  for (const [partId, part] of parts) {
-    if (seen.has(partId) || !part.body?.attachmentId) continue;
+  for (const [partId, { part, insideMessage }] of parts) {
+    // A forwarded message is one attachment (as in raw parsing), not also its inner parts.
+    if (seen.has(partId) || insideMessage || !part.body?.attachmentId) continue;
     const mimeType = (part.mimeType ?? 'application/octet-stream').toLowerCase();
     const filename = cleanLine(part.filename);
     if (!filename && mimeType.startsWith('text/')) {

@@ -76,6 +76,7 @@ interface BarState {
 export class TtyReporter implements SyncReporter {
   private bars: BarState[] = [];
   private drawn = 0;
+  private last = '';
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -107,7 +108,10 @@ export class TtyReporter implements SyncReporter {
   }
 
   private draw(): void {
-    const lines = this.bars.map((bar) => this.render(bar).slice(0, Math.max(20, this.columns - 1)));
+    const lines = this.bars.map((bar) => this.render(bar).slice(0, Math.max(40, this.columns - 1)));
+    const joined = lines.join('\n');
+    if (joined === this.last) return;
+    this.last = joined;
     let text = this.drawn > 0 ? `\u001b[${this.drawn}A` : '';
     for (const line of lines) text += `\r\u001b[2K${line}\n`;
     this.drawn = lines.length;
@@ -131,4 +135,9 @@ export class TtyReporter implements SyncReporter {
     const of = total ? `/${fmt(total)}` : '';
     return `${bar.email}  ${progress.phase} ${gauge} ${fmt(progress.listed)}${of} messages, stored ${fmt(progress.stored)}, ${rate.toFixed(0)} msg/s${eta}`;
   }
+}
+
+/** cli-table3 colours only on a terminal: cron logs and pipes get plain characters. */
+export function tableStyle(isTTY: boolean): { head: string[]; border: string[] } | undefined {
+  return isTTY ? undefined : { head: [], border: [] };
 }

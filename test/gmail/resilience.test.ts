@@ -168,6 +168,16 @@ describe('retries', () => {
     expect(gmail.stats()).toMatchObject({ calls: 3, retries: 2, throttled: 3 });
   });
 
+  it('a wait asked for by Gmail longer than one run waits is not slept through: the error carries it', async () => {
+    const gmail = client({ maxRetryAfterMs: 1000 });
+    emu.injectFault({ method: 'getProfile', kind: '429-retry-after', times: 1, delayMs: 600_000 });
+    const error = (await gmail.getProfile().catch((e: unknown) => e)) as RateLimitError;
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error.retryAfterMs).toBeGreaterThan(590_000);
+    expect(error.message).toMatch(/asked to wait 6\d\d s/);
+    expect(gmail.stats()).toMatchObject({ calls: 1, retries: 0, throttled: 1 });
+  });
+
   it('a 401 from the API gets a fresh token and one retry', async () => {
     const gmail = client();
     await gmail.getProfile();

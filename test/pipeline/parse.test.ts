@@ -225,6 +225,28 @@ describe('Gmail format=full and format=metadata', () => {
     expect(message.problems).toEqual([]);
   });
 
+  it('lists a forwarded message as one attachment even when Gmail shows its inner parts', async () => {
+    const forwarded = {
+      ...full,
+      payload: {
+        ...full.payload,
+        parts: [
+          full.payload.parts[0]!,
+          {
+            partId: '1',
+            mimeType: 'message/rfc822',
+            filename: 'Fwd.eml',
+            headers: [{ name: 'Content-Type', value: 'message/rfc822' }, { name: 'Content-Disposition', value: 'attachment; filename="Fwd.eml"' }],
+            body: { attachmentId: 'eml-1', size: 5000 },
+            parts: [{ partId: '1.0', mimeType: 'application/pdf', filename: 'inner.pdf', headers: [], body: { attachmentId: 'inner-1', size: 4000 } }],
+          },
+        ],
+      },
+    };
+    const message = await parseGmailMessage(forwarded);
+    expect(message.attachments).toEqual([{ partId: '1', filename: 'Fwd.eml', contentType: 'message/rfc822', size: 5000, inline: false, gmailAttachmentId: 'eml-1' }]);
+  });
+
   it('reads format=metadata (headers only) to the same logical key and addresses, without body', async () => {
     const metadata = { ...full, payload: { mimeType: 'multipart/mixed', headers } };
     const message = await parseGmailMessage(metadata);

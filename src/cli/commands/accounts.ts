@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
+import { tableStyle } from '../../sync/report.js';
 import { accountFootprint, getAccountByEmail, listAccounts, removeAccount, setAccountStatus, type Account } from '../../db/accounts.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { parseCheckpoint } from '../../sync/checkpoint.js';
@@ -47,7 +48,7 @@ Examples:
       const rows = listAccounts(ctx.db());
       if (ctx.out.json) return ctx.out.data(rows.map(accountJson));
       if (rows.length === 0) return ctx.out.line('no accounts enrolled: run crm-mail enroll-all (or crm-mail enroll EMAIL)');
-      const table = new Table({ head: ['account', 'status', 'auth', 'enrolled', 'backfill', 'last success'] });
+      const table = new Table({ style: tableStyle(ctx.out.isTTY), head: ['account', 'status', 'auth', 'enrolled', 'backfill', 'last success'] });
       for (const account of rows) {
         table.push([account.email, account.status, account.authMethod, account.createdAt.slice(0, 10), backfillState(account), account.lastSuccessAt ?? '-']);
       }

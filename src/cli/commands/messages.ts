@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
+import { tableStyle } from '../../sync/report.js';
 import { inertLine } from '../output.js';
 import { UsageError } from '../../errors.js';
 import { exportMessages, type ExportedMessage } from '../../db/messageExport.js';
@@ -57,7 +58,7 @@ date, internalDateMs, direction, subject, from, to, cc, labels, deleted, and inv
       ];
       if (ctx.out.json) return ctx.out.data(rows);
       if (rows.length === 0) return ctx.out.line('no stored mail matches');
-      const table = new Table({ head: ['date', 'account', 'dir', 'from', 'subject', 'investors'], wordWrap: true, colWidths: [18, null, 9, 28, 40, 40] as unknown as number[] });
+      const table = new Table({ style: tableStyle(ctx.out.isTTY), head: ['date', 'account', 'dir', 'from', 'subject', 'investors'], wordWrap: true, colWidths: [18, null, 10, 28, 40, 40] as unknown as number[] });
       for (const row of rows) {
         table.push([
           row.date.slice(0, 16).replace('T', ' '),

@@ -34,11 +34,15 @@ export function registerParse(program: Command, ctx: CliContext): void {
       const bytes = readFileSync(file);
       const { parseRaw, parseGmailMessage } = await import('../../mail/parse.js');
       const message = looksLikeJson(bytes) ? await parseGmailMessage(gmailMessageFrom(bytes, file)) : await parseRaw(bytes);
+      // Reading order: identity, people, dates, content, then what went wrong. Bytes are summarized, never dumped.
+      const { messageKey, messageId, inReplyTo, references, subject, from, to, cc, bcc, replyTo, dateHeader, sentMs, snippet, text, attachments, bulk, problems, ...gmail } = message;
       const shown = {
-        ...message,
-        text: options.text ? message.text : undefined,
-        // Bytes are summarized, never dumped.
-        attachments: message.attachments.map(({ content, ...rest }) => (content ? { ...rest, contentBytes: content.length } : rest)),
+        messageKey, messageId, inReplyTo, references, subject, from, to, cc, bcc, replyTo, dateHeader,
+        sentAt: sentMs === undefined ? undefined : new Date(sentMs).toISOString(),
+        sentMs, ...gmail, snippet,
+        text: options.text ? text : undefined,
+        attachments: attachments.map(({ content, ...rest }) => (content ? { ...rest, contentBytes: content.length } : rest)),
+        bulk, problems,
       };
       ctx.out.data(shown);
     });

@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js';
 import { inertLine } from '../output.js';
 import { EXIT } from '../../errors.js';
 import { buildStatus, formatAge, type AccountStatusReport } from '../../sync/status.js';
-import { fmt, formatDuration } from '../../sync/report.js';
+import { fmt, formatDuration, tableStyle } from '../../sync/report.js';
 
 function stateCell(report: AccountStatusReport): string {
   return report.health === 'ok' ? 'ok' : `${report.health.replace('_', ' ')}${report.alert ? ' (!)' : ''}`;
@@ -43,8 +43,9 @@ success is older than 2 x CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
         return;
       }
       const table = new Table({
+        style: tableStyle(ctx.out.isTTY),
         head: ['account', 'state', 'last success', 'last error', 'cursor age', 'stored', 'matched', 'pending att.', 'last run'],
-        colWidths: [null, null, null, 40, null, null, null, null, null] as unknown as number[],
+        colWidths: [null, null, null, report.accounts.some((row) => row.lastError && row.consecutiveFailures > 0) ? 40 : null, null, null, null, null, null] as unknown as number[],
         wordWrap: true,
       });
       for (const row of report.accounts) {

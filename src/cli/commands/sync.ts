@@ -53,7 +53,7 @@ Exit codes: 0 every account synced, 1 an account failed (the others still ran), 
       const stderr = process.stderr as NodeJS.WriteStream;
       let reporter: SyncReporter;
       if (out.json || out.quiet) reporter = new SilentReporter();
-      else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns ?? 100);
+      else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns || 100);
       else reporter = new PlainReporter({ write: (text) => out.write(text) });
 
       const outcome = await runSync(syncEnvironment(db, ctx.config, reporter), { account: options.account });
