@@ -7,9 +7,9 @@
  * Run: npm run build && node dist/bench/drafting.js [--json]
  * Everything is local: a temporary folder, a generated model, a fresh SQLite file.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeTinyModel } from '../src/activity/tinyModel.js';
 import { LlamaDrafter } from '../src/activity/llamaDrafter.js';
@@ -82,29 +82,38 @@ function addCandidates(db: Db, count: number, prefix: string): void {
   })();
 }
 
-export async function benchDrafting(log: (line: string) => void = () => undefined): Promise<DraftingFigures> {
+export interface DraftingOptions {
+  /** A GGUF model to measure instead of the generated tiny one (the suite passes CRM_MAIL_MODEL). */
+  modelPath?: string;
+  /** CPU threads for the model; default 1 (the tiny model gains nothing from more). */
+  threads?: number;
+}
+
+export async function benchDrafting(log: (line: string) => void = () => undefined, options: DraftingOptions = {}): Promise<DraftingFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-mail-bench-drafting-'));
   try {
-    const modelPath = join(dir, 'tiny.gguf');
-    writeTinyModel(modelPath);
-    const modelBytes = readFileSync(modelPath).length;
+    const modelPath = options.modelPath ?? join(dir, 'tiny.gguf');
+    if (!options.modelPath) writeTinyModel(modelPath);
+    const modelBytes = statSync(modelPath).size;
+    const threads = options.threads ?? 1;
+    const modelName = options.modelPath ? basename(modelPath) : 'tiny model';
 
     const modelLoadMs: number[] = [];
     const modelFileMs: number[] = [];
     const bindingMs: number[] = [];
     for (let round = 0; round < 3; round++) {
-      const drafter = await LlamaDrafter.open({ modelPath, threads: 1 });
+      const drafter = await LlamaDrafter.open({ modelPath, threads });
       modelLoadMs.push(drafter.loadMs);
       modelFileMs.push(drafter.timings.modelMs);
       bindingMs.push(drafter.timings.bindingMs);
       await drafter.close();
     }
     log(
-      `tiny model (${Math.round(modelBytes / 1024)} KB) ready in ${modelLoadMs.map((ms) => Math.round(ms)).join(', ')} ms ` +
+      `${modelName} (${Math.round(modelBytes / 1024)} KB) ready in ${modelLoadMs.map((ms) => Math.round(ms)).join(', ')} ms ` +
         `(native binding ${bindingMs.map((ms) => Math.round(ms)).join(', ')} ms; model file ${modelFileMs.map((ms) => Math.round(ms)).join(', ')} ms)`,
     );
 
-    const drafter = await LlamaDrafter.open({ modelPath, threads: 1 });
+    const drafter = await LlamaDrafter.open({ modelPath, threads });
     const notes = 20;
     let tokensIn = 0;
     let tokensOut = 0;
@@ -125,7 +134,7 @@ export async function benchDrafting(log: (line: string) => void = () => undefine
     }
     const draftingMs = performance.now() - started;
     await drafter.close();
-    log(`tiny model drafting: ${notes} notes in ${Math.round(draftingMs)} ms (${(notes / (draftingMs / 1000)).toFixed(1)} notes/s), ${Math.round(tokensIn / notes)} input / ${Math.round(tokensOut / notes)} output tokens per note`);
+    log(`${modelName} drafting: ${notes} notes in ${Math.round(draftingMs)} ms (${(notes / (draftingMs / 1000)).toFixed(1)} notes/s), ${Math.round(tokensIn / notes)} input / ${Math.round(tokensOut / notes)} output tokens per note`);
 
     const ruleDb = await freshCrm(join(dir, 'rule.db'));
     addCandidates(ruleDb, 500, 'r');
@@ -135,9 +144,9 @@ export async function benchDrafting(log: (line: string) => void = () => undefine
 
     const llamaDb = await freshCrm(join(dir, 'llama.db'));
     addCandidates(llamaDb, 20, 'l');
-    const llama = await runPropose(llamaDb, loadConfig({ CRM_MAIL_MODEL: modelPath, CRM_MAIL_MODEL_THREADS: '1' }), { limit: 20 });
+    const llama = await runPropose(llamaDb, loadConfig({ CRM_MAIL_MODEL: modelPath, CRM_MAIL_MODEL_THREADS: String(threads) }), { limit: 20 });
     llamaDb.close();
-    log(`propose, llama drafter (tiny model, 1 thread): ${llama.proposed} candidates in ${Math.round(llama.durationMs)} ms including the model load`);
+    log(`propose, llama drafter (${modelName}, ${threads} thread${threads === 1 ? '' : 's'}): ${llama.proposed} candidates in ${Math.round(llama.durationMs)} ms including the model load`);
 
     return {
       modelBytes,

@@ -7,6 +7,11 @@ export interface Address {
   name: string;
   /** Lower-cased address ('' when the entry has none). */
   address: string;
+  /** Parts of the address, precomputed because searches test them many times. */
+  local: string;
+  domain: string;
+  addressWords: string[];
+  nameWords: string[];
 }
 
 const ADDRESS = /[^\s<>(),;:"@]+@[^\s<>(),;:"@]+/g;
@@ -39,23 +44,27 @@ export function parseAddressList(value: string | undefined): Address[] {
     let name = text.replace(/<[^>]*>/g, '').replace(ADDRESS, '').replace(/["()]/g, ' ').trim();
     if (!address && !name) continue;
     name = name.replace(/\s+/g, ' ').toLowerCase();
-    out.push({ name, address });
+    const at = address.lastIndexOf('@');
+    out.push({
+      name,
+      address,
+      local: at >= 0 ? address.slice(0, at) : address,
+      domain: at >= 0 ? address.slice(at + 1) : '',
+      addressWords: address ? address.split(/[@.+_-]/) : [],
+      nameWords: name ? name.split(/[\s,.'-]+/) : [],
+    });
   }
   return out;
 }
 
 /**
- * Gmail-like match of a from:/to:/cc: term against one address: full address (exact), `local@`,
+ * Gmail-like match of a from:/to:/cc: term (already lower-cased and trimmed) against one address: full address (exact), `local@`,
  * a bare domain (also matching its sub-domains, e.g. fund.com ⊇ mail.fund.com), a bare local part
  * or word of the address, or a word/phrase of the display name.
  */
-export function addressMatches(entry: Address, rawTerm: string): boolean {
-  const term = rawTerm.toLowerCase().trim();
+export function addressMatches(entry: Address, term: string): boolean {
   if (!term) return false;
-  const address = entry.address;
-  const at = address.lastIndexOf('@');
-  const local = at >= 0 ? address.slice(0, at) : address;
-  const domain = at >= 0 ? address.slice(at + 1) : '';
+  const { address, local, domain } = entry;
   if (term.includes('@')) {
     if (term.startsWith('@')) return domain === term.slice(1) || domain.endsWith('.' + term.slice(1));
     if (term.endsWith('@')) return local === term.slice(0, -1);
@@ -63,10 +72,10 @@ export function addressMatches(entry: Address, rawTerm: string): boolean {
   }
   if (domain && (domain === term || domain.endsWith('.' + term))) return true;
   if (local === term) return true;
-  if (address && address.split(/[@.+_-]/).includes(term)) return true;
+  if (entry.addressWords.includes(term)) return true;
   if (entry.name) {
     if (term.includes(' ')) return entry.name.includes(term);
-    return entry.name.split(/[\s,.'-]+/).includes(term) || entry.name === term;
+    return entry.nameWords.includes(term) || entry.name === term;
   }
   return false;
 }

@@ -203,3 +203,20 @@ describe('crm-mail doctor', () => {
     }
   });
 });
+
+describe('doctor building blocks', () => {
+  it('finds the active crm-mail sync line and its schedule, ignoring comments and other jobs', async () => {
+    const { findSyncLine, checkCron } = await import('../../src/doctor/cronCheck.js');
+    expect(findSyncLine('# */15 * * * * crm-mail sync\n0 3 * * * backup.sh\n')).toBeUndefined();
+    expect(findSyncLine('0 3 * * * backup.sh\n*/10 * * * * /usr/bin/crm-mail --env-file /etc/crm.env sync\n')).toEqual({ lineNumber: 2, schedule: '*/10 * * * *' });
+    expect(findSyncLine('@hourly crm-mail sync --no-propose')).toEqual({ lineNumber: 1, schedule: '@hourly' });
+    expect(findSyncLine('*/15 * * * * crm-mail status')).toBeUndefined();
+    expect(checkCron({ available: true, text: '' }, 15).level).toBe('WARN');
+  });
+
+  it('quotes paths in the commands it suggests', async () => {
+    const { shellQuote } = await import('../../src/doctor/databaseChecks.js');
+    expect(shellQuote('/srv/crm/data/crm.db')).toBe('/srv/crm/data/crm.db');
+    expect(shellQuote("/srv/my crm/it's.db")).toBe("'/srv/my crm/it'\\''s.db'");
+  });
+});

@@ -276,3 +276,13 @@ describe('threads and thread against a database the real sync filled', () => {
     }
   });
 });
+
+describe('table widths', () => {
+  it('fits the text columns to a terminal and keeps a floor of 10 characters', async () => {
+    const { textColumnWidths } = await import('../../src/cli/commands/threads.js');
+    const narrow = textColumnWidths(100, [28, 42, 32, 30], 46);
+    expect(narrow.reduce((sum, width) => sum + width, 0)).toBeLessThanOrEqual(100 - 46 + 4);
+    expect(Math.min(...narrow)).toBeGreaterThanOrEqual(10);
+    expect(textColumnWidths(undefined, [28, 42, 32, 30], 46)).toEqual([28, 42, 32, 30]);
+  });
+});

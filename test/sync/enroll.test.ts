@@ -56,6 +56,14 @@ describe('enroll, enroll-all, accounts', () => {
     expect(result.stderr).toContain('CRM_GMAIL_WORKSPACE_DOMAIN is not set');
   });
 
+  it('refuses the Gmail commands while the integration is off (exit 3)', async () => {
+    for (const args of [['sync'], ['verify'], ['rematch', '--remote']]) {
+      const result = await runCli(args, { env });
+      expect(result.code, args.join(' ')).toBe(3);
+      expect(result.stderr).toContain('CRM_GMAIL_INTEGRATION_ENABLED=true');
+    }
+  });
+
   it('lists, pauses, resumes and removes accounts', async () => {
     const list = await runCli(['--json', 'accounts'], { env });
     expect((JSON.parse(list.stdout) as Array<{ email: string }>).map((row) => row.email)).toEqual(['jane@northwind.vc', 'li@northwind.vc', 'omar@northwind.vc']);

@@ -144,7 +144,7 @@ export function formatTime(ms: number): string {
  */
 export function textColumnWidths(columns: number | undefined, weights: number[], fixed: number): number[] {
   const total = weights.reduce((sum, weight) => sum + weight, 0);
-  const available = Math.max(weights.length * 12, (columns ?? 176) - fixed);
+  const available = Math.max(weights.length * 12, (columns ?? 178) - fixed);
   return weights.map((weight) => Math.max(10, Math.floor((available * weight) / total)));
 }
 

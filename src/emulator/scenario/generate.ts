@@ -203,7 +203,7 @@ class World {
       company,
       company2,
       company3,
-      coinvestor: r.pick(['Accel', 'Index Ventures', 'General Catalyst', 'Lightspeed', 'a strategic investor']),
+      coinvestor: r.pick(['Foxglove Ventures', 'Bramble Capital', 'Northlight Partners', 'Quarry Hill Ventures', 'a strategic investor']),
       pct: r.int(12, 85),
       irr: r.int(9, 31),
       tvpi: (1 + r.int(5, 140) / 100).toFixed(2),
@@ -478,11 +478,11 @@ export function generateScenario(options: ScenarioOptions = {}): Scenario {
       investorId = r.int(1, investors.length);
       const contacts = contactIdx.get(investorId) as number[];
       const listed = listedIdx.get(investorId) as number[];
-      roles.L = r.chance(0.65) ? r.pick(listed) : r.pick(contacts);
+      // The sub-domain IR desk writes half of its institution's threads and joins most others.
+      const desk = contacts.find((c) => world.person(c).email.startsWith('ir@mail.'));
+      roles.L = desk !== undefined && r.chance(0.5) ? desk : r.chance(0.65) ? r.pick(listed) : r.pick(contacts);
       const colleagues = contacts.filter((c) => c !== roles.L);
-      // The sub-domain IR desk takes part in most of its institution's threads.
-      const desk = colleagues.find((c) => world.person(c).email.startsWith('ir@mail.'));
-      if (desk !== undefined && r.chance(0.7)) roles.L2 = desk;
+      if (desk !== undefined && desk !== roles.L && r.chance(0.7)) roles.L2 = desk;
       else if (colleagues.length > 0 && r.chance(0.6)) roles.L2 = r.pick(colleagues);
       if (plot.twoInvestors) {
         do investorId2 = r.int(1, investors.length);

@@ -17,7 +17,7 @@ export const LAST_NAMES = [
 export const INSTITUTION_WORDS = [
   'Harbor', 'Granite', 'Bluewater', 'Cedar', 'Summit', 'Meridian', 'Ironwood', 'Lakeshore', 'Redwood', 'Atlas', 'Beacon',
   'Northgate', 'Silverline', 'Kestrel', 'Oakmont', 'Pinecrest', 'Sterling', 'Tidewater', 'Crescent', 'Evergreen', 'Highland',
-  'Juniper', 'Larkspur', 'Marlowe', 'Osprey', 'Prospect', 'Ridgeline', 'Sequoia Lane', 'Thornbury', 'Westbrook', 'Alder',
+  'Juniper', 'Larkspur', 'Marlowe', 'Osprey', 'Prospect', 'Ridgeline', 'Thornbury', 'Westbrook', 'Alder',
   'Birchwood', 'Copperleaf', 'Driftwood', 'Elmstead', 'Foxhollow', 'Glenhaven', 'Hawthorne', 'Ivywood', 'Kingsbridge',
 ];
 

@@ -101,8 +101,9 @@ function alternative(text: string, html: string, boundary: string): string {
 
 export function textToHtml(text: string): string {
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const paragraphs = text.split(/\n{2,}/).map((p) => `<p>${esc(p).replace(/\n/g, '<br>')}</p>`);
-  return `<html><body style="font-family:Arial,sans-serif">${paragraphs.join('')}</body></html>`;
+  // One line per source line keeps every line far below RFC 5322's 998-character limit.
+  const paragraphs = text.split(/\n{2,}/).map((p) => `<p>${esc(p).replace(/\n/g, '<br>\n')}</p>`);
+  return `<html><body style="font-family:Arial,sans-serif">\n${paragraphs.join('\n')}\n</body></html>`;
 }
 
 /** A PDF-looking binary (header, a few objects, a pseudo-random stream, trailer), stable for a key. */

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { cursorAfterPage, foldHistory } from '../../src/sync/history.js';
+import { parseCheckpoint, serializeCheckpoint, windowedQuery, type ListingCheckpoint } from '../../src/sync/checkpoint.js';
+import { judgeHealth } from '../../src/sync/status.js';
+import { mapBounded } from '../../src/sync/runSync.js';
+import type { Account } from '../../src/db/accounts.js';
+
+describe('history folding', () => {
+  it('keeps the order of additions, cancels an addition deleted later in the page, and keeps the last label set', () => {
+    const folded = foldHistory([
+      { id: '10', messagesAdded: [{ message: { id: 'a', labelIds: ['INBOX'] } }, { message: { id: 'b', labelIds: ['INBOX'] } }] },
+      { id: '12', labelsAdded: [{ message: { id: 'a', labelIds: ['INBOX', 'STARRED'] }, labelIds: ['STARRED'] }] },
+      { id: '15', messagesDeleted: [{ message: { id: 'b' } }, { message: { id: 'old' } }] },
+      { id: '17', labelsRemoved: [{ message: { id: 'c' }, labelIds: ['UNREAD'] }] },
+      { id: '19', messagesAdded: [{ message: { id: 'd' } }] },
+    ]);
+    expect(folded.added).toEqual(['a', 'd']);
+    expect([...folded.deleted].sort()).toEqual(['b', 'old']);
+    expect(folded.labels.get('a')).toEqual(['INBOX', 'STARRED']);
+    expect(folded.labels.has('b')).toBe(false);
+    expect([...folded.labelsUnknown]).toEqual(['c']);
+    expect(folded.lastRecordId).toBe('19');
+  });
+
+  it('moves the cursor to the last record while pages follow, to Gmail\'s current id on the last page', () => {
+    const folded = foldHistory([{ id: '40' }, { id: '44' }]);
+    expect(cursorAfterPage({ history: [], nextPageToken: 'p2', historyId: '90' }, folded, '30')).toBe('44');
+    expect(cursorAfterPage({ history: [], historyId: '90' }, folded, '30')).toBe('90');
+    expect(cursorAfterPage({ history: [], nextPageToken: 'p2', historyId: '90' }, foldHistory([]), '30')).toBe('30');
+  });
+});
+
+describe('listing checkpoint', () => {
+  const checkpoint: ListingCheckpoint = {
+    version: 1,
+    kind: 'relist',
+    cursor: '123',
+    startedAt: '2026-11-29T00:00:00.000Z',
+    queries: ['{from:a.com}', '{from:b.com}'],
+    terms: ['a.com', 'b.com'],
+    queryIndex: 1,
+    pageToken: 'tok',
+    pagesDone: 4,
+    sinceMs: 1_700_000_000_500,
+    reason: 'history_expired',
+  };
+  it('round-trips, and anything unreadable counts as no checkpoint', () => {
+    expect(parseCheckpoint(serializeCheckpoint(checkpoint))).toEqual(checkpoint);
+    expect(parseCheckpoint('{"version":2}')).toBeUndefined();
+    expect(parseCheckpoint('not json')).toBeUndefined();
+    expect(parseCheckpoint(null)).toBeUndefined();
+  });
+  it('bounds a search by epoch seconds', () => {
+    expect(windowedQuery('{from:a.com}', 1_700_000_000_500)).toBe('({from:a.com}) after:1700000000');
+    expect(windowedQuery('', 1_700_000_000_500)).toBe('after:1700000000');
+    expect(windowedQuery('{from:a.com}', undefined)).toBe('{from:a.com}');
+  });
+});
+
+describe('account health', () => {
+  const base: Account = {
+    id: 1, userId: 1, email: 'jane@firm.com', authMethod: 'dwd', status: 'active', oauthTokenSealed: null, historyId: '1', historyIdAt: null,
+    backfillCheckpoint: null, backfillCompletedAt: null, searchedTerms: null, lastSuccessAt: null, lastError: null, lastErrorAt: null,
+    consecutiveFailures: 0, createdAt: '2026-11-29T10:00:00.000Z', updatedAt: '2026-11-29T10:00:00.000Z',
+  };
+  const now = new Date('2026-11-29T11:00:00.000Z');
+  it('alerts on failure, consent, and a last success older than twice the interval; never on a paused account', () => {
+    expect(judgeHealth({ ...base, lastSuccessAt: '2026-11-29T10:45:00.000Z' }, now, 15)).toMatchObject({ health: 'ok', alert: false });
+    expect(judgeHealth({ ...base, lastSuccessAt: '2026-11-29T10:29:00.000Z' }, now, 15)).toMatchObject({ health: 'stale', alert: true });
+    expect(judgeHealth({ ...base, lastSuccessAt: '2026-11-29T10:59:00.000Z', consecutiveFailures: 2 }, now, 15)).toMatchObject({ health: 'failing', alert: true });
+    expect(judgeHealth({ ...base, status: 'needs_consent' }, now, 15)).toMatchObject({ health: 'needs_consent', alert: true });
+    expect(judgeHealth({ ...base, status: 'paused', consecutiveFailures: 3 }, now, 15)).toMatchObject({ health: 'paused', alert: false });
+    expect(judgeHealth({ ...base, createdAt: '2026-11-29T10:50:00.000Z' }, now, 15)).toMatchObject({ health: 'pending', alert: false });
+    expect(judgeHealth(base, now, 15)).toMatchObject({ health: 'stale', alert: true });
+  });
+});
+
+describe('bounded concurrency', () => {
+  it('never runs more than the limit at once and keeps the input order', async () => {
+    let running = 0;
+    let peak = 0;
+    const results = await mapBounded([5, 1, 4, 2, 3, 1], 2, async (ms) => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, ms * 5));
+      running -= 1;
+      return ms * 10;
+    });
+    expect(results).toEqual([50, 10, 40, 20, 30, 10]);
+    expect(peak).toBe(2);
+  });
+});
