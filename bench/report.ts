@@ -118,33 +118,46 @@ function header(title: string, columns: number): Array<{ colSpan: number; conten
 
 function accountTable(title: string, quota: QuotaBackfillResult | Omit<QuotaBackfillResult, 'lastFirm'>): string {
   const withNaive = quota.perAccount.some((account) => account.unitsVsNaive !== undefined);
-  const head = ['account', 'mailbox', 'stored', 'wall s', 'API calls', 'units', 'units/stored', 'get/s', '% of 50 get/s', '% of 250 u/s', '429s'];
+  const head = ['account', 'mailbox', 'investor mail stored/in mailbox', 'other stored', 'wall s', 'API calls', 'units', 'units/stored', 'units/investor msg', 'get/s', '% of 50 get/s', '429s'];
   if (withNaive) head.push('units vs naive', 'wall vs naive');
   const table = new Table({ head, style: { head: [], border: [] } });
-  table.push(header(title, head.length));
   for (const account of quota.perAccount) {
     const row = [
       account.account,
       account.mailboxMessages.toLocaleString('en-US'),
-      account.stored.toLocaleString('en-US'),
+      `${account.storedInvestor.toLocaleString('en-US')}/${account.investorMessagesInMailbox.toLocaleString('en-US')}`,
+      account.storedOther.toLocaleString('en-US'),
       formatSummary(account.wallSeconds, '', 1),
       formatSummary(account.apiCalls, '', 0),
       formatSummary(account.units, '', 0),
       formatSummary(account.unitsPerStoredMessage, '', 2),
+      formatSummary(account.unitsPerStoredInvestorMessage, '', 2),
       formatSummary(account.getsPerSec, '', 1),
       pctSummary(account.shareOfGetCeiling),
-      pctSummary(account.shareOfUnitCeiling),
       formatSummary(account.refusedByEmulator, '', 0),
     ];
     if (withNaive) row.push(account.unitsVsNaive === undefined ? '-' : `${formatNumber(account.unitsVsNaive, 3)}x`, account.wallVsNaive === undefined ? '-' : `${formatNumber(account.wallVsNaive, 3)}x`);
     table.push(row);
   }
   const firm = quota.firm;
-  const total = ['whole firm', '', firm.stored.toLocaleString('en-US'), `process ${formatSummary(firm.processWallSeconds, '', 1)}`, '', formatSummary(firm.units, '', 0), formatNumber(firm.units.median / Math.max(1, firm.stored), 2), '', `median ${pct(firm.medianShareOfGetCeiling)}`, '', ''];
+  const total = [
+    'whole firm',
+    '',
+    `${firm.storedInvestor.toLocaleString('en-US')}/${firm.investorMessagesInMailboxes.toLocaleString('en-US')}`,
+    (firm.stored - firm.storedInvestor).toLocaleString('en-US'),
+    `process ${formatSummary(firm.processWallSeconds, '', 1)}`,
+    '',
+    formatSummary(firm.units, '', 0),
+    formatNumber(firm.units.median / Math.max(1, firm.stored), 2),
+    formatNumber(firm.units.median / Math.max(1, firm.storedInvestor), 2),
+    '',
+    `median ${pct(firm.medianShareOfGetCeiling)}`,
+    '',
+  ];
   if (withNaive && quota.versusNaive) total.push(`${formatNumber(quota.versusNaive.unitsRatio, 3)}x`, `${formatNumber(quota.versusNaive.wallRatio, 3)}x`);
   else if (withNaive) total.push('', '');
   table.push(total);
-  return table.toString();
+  return `${title}\n${table.toString()}\nsync process peak RSS: ${formatSummary(firm.peakRssMb, ' MB', 1)}`;
 }
 
 export function renderReport(results: Results): string {
@@ -161,7 +174,10 @@ export function renderReport(results: Results): string {
     const naive = results.quota.naive;
     if (naive) {
       const table = new Table({ head: ['account', 'messages listed', 'list s', 'list units', 'naive units (exact)', 'naive wall s (est.)'], style: { head: [], border: [] } });
-      table.push(header(`Naive baseline (list everything, get every message raw; real client, same quota). Raw fetch timed on ${naive.sampleMessages} messages of ${naive.sampleAccount}: ${formatNumber(naive.sampleRawPerSec, 1)} messages/s; wall times beyond the sample are extrapolated from that rate`, 6));
+      out.push(
+        `Naive baseline (list everything, get every message raw; real client, same quota). Raw fetch timed on ${naive.sampleMessages} messages of ${naive.sampleAccount}: ` +
+          `${formatNumber(naive.sampleRawPerSec, 1)} messages/s; each account's naive wall time is its measured listing time + its message count / that rate (extrapolated from a sample, not a full run).`,
+      );
       for (const entry of naive.perAccount) {
         table.push([entry.account, entry.listedMessages.toLocaleString('en-US'), formatNumber(entry.listSeconds, 2), entry.listUnits.toLocaleString('en-US'), entry.units.toLocaleString('en-US'), formatNumber(entry.estimatedWallSeconds, 0)]);
       }
@@ -184,7 +200,7 @@ export function renderReport(results: Results): string {
   const table = new Table({ head: ['figure', 'measured: median (min-max)'], style: { head: [], border: [] }, colWidths: [62, 70], wordWrap: true });
   if (results.local) {
     const local = results.local;
-    table.push(header(`2. Local ceiling: same firm, quota off, ${local.repetitions} run(s)`, 2));
+    table.push(header(`2. Local ceiling: the firm's first mailbox (${local.account}, ${local.mailboxMessages.toLocaleString('en-US')} messages), quota off, crm-mail's limiter at 100,000 units/s, ${local.repetitions} run(s)`, 2));
     table.push(['whole sync process', formatSummary(local.processWallSeconds, ' s')]);
     table.push([`messages stored (parsed, matched, written) per second; ${local.storedPerRun.toLocaleString('en-US')} per run`, formatSummary(local.storedPerSec, '/s', 0)]);
     table.push([`headers fetched, parsed and matched per second; ${local.fetchedMetadataPerRun.toLocaleString('en-US')} per run`, formatSummary(local.metadataPerSec, '/s', 0)]);

@@ -6,6 +6,8 @@
  *   npm run bench -- --quick           # a smaller firm and fewer repetitions, for a fast check
  *   npm run bench -- --only quota,noop # some sections only (quota, noop, default-rate, local,
  *                                      # pipeline, memory, rematch, startup, drafting)
+ *   npm run bench -- --with-default-rate   # full mode: also the backfill at crm-mail's default
+ *                                          # CRM_GMAIL_RATE_UNITS_SEC=150 (quick mode always runs it)
  *
  * Everything runs on 127.0.0.1: the Gmail emulator in this process, crm-mail as the real CLI in
  * child processes, temporary folders for every CRM file. With CRM_MAIL_MODEL set, drafting is also
@@ -32,6 +34,9 @@ export interface Plan {
   mode: 'full' | 'quick';
   firm: ScenarioOptions & { name: string };
   quotaRepetitions: number;
+  /** Accounts synced at once (CRM_GMAIL_ACCOUNT_CONCURRENCY) in the quota runs: each account has its own quota. */
+  accountConcurrency: number;
+  /** Also run the quota backfill at crm-mail's default rate (150 units/s); 0 = only with --with-default-rate. */
   defaultRateRepetitions: number;
   naiveSample: number;
   localRepetitions: number;
@@ -48,13 +53,14 @@ export interface Plan {
 const FULL: Plan = {
   mode: 'full',
   firm: { name: 'SCENARIOS.large', ...SCENARIOS.large },
-  quotaRepetitions: 3,
-  defaultRateRepetitions: 1,
+  quotaRepetitions: 2,
+  accountConcurrency: 5,
+  defaultRateRepetitions: 0,
   naiveSample: 1000,
-  localRepetitions: 3,
+  localRepetitions: 2,
   noopRepetitions: 5,
   memorySizes: [10_000, 100_000],
-  memoryRepetitions: 2,
+  memoryRepetitions: 1,
   rematchStored: 100_000,
   rematchDistinct: 4_000,
   rematchRepetitions: 3,
@@ -66,6 +72,7 @@ const QUICK: Plan = {
   mode: 'quick',
   firm: { name: 'SCENARIOS.large at 2,000 messages per mailbox', ...SCENARIOS.large, messages: 2_000 },
   quotaRepetitions: 1,
+  accountConcurrency: 5,
   defaultRateRepetitions: 1,
   naiveSample: 150,
   localRepetitions: 1,
@@ -129,9 +136,13 @@ function argValue(name: string): string | undefined {
   return inline?.slice(name.length + 3);
 }
 
-function selectedSections(): Set<Section> {
+function selectedSections(plan: Plan): Set<Section> {
   const only = argValue('only');
-  if (!only) return new Set(SECTIONS);
+  if (!only) {
+    const all = new Set<Section>(SECTIONS);
+    if (plan.defaultRateRepetitions === 0 && !process.argv.includes('--with-default-rate')) all.delete('default-rate');
+    return all;
+  }
   const picked = only.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = picked.filter((name) => !(SECTIONS as readonly string[]).includes(name));
   if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}`);
@@ -163,7 +174,7 @@ function summarizeDrafting(runs: DraftingFigures[]): DraftingSummary {
 
 async function main(): Promise<void> {
   const plan = process.argv.includes('--quick') ? QUICK : FULL;
-  const sections = selectedSections();
+  const sections = selectedSections(plan);
   const started = Date.now();
   const results: Results = {
     suite: 'crm-mail benchmarks (issue 9)',
@@ -208,7 +219,14 @@ async function main(): Promise<void> {
             const quota = await benchQuotaBackfill(
               emulator,
               scenario,
-              { rateUnitsPerSec: GMAIL_UNITS_PER_SEC, quotaUnitsPerSec: GMAIL_UNITS_PER_SEC, repetitions, naiveSample: sections.has('quota') ? plan.naiveSample : undefined, keepLastFirm: true },
+              {
+                rateUnitsPerSec: GMAIL_UNITS_PER_SEC,
+                quotaUnitsPerSec: GMAIL_UNITS_PER_SEC,
+                repetitions,
+                naiveSample: sections.has('quota') ? plan.naiveSample : undefined,
+                keepLastFirm: true,
+                settings: { CRM_GMAIL_ACCOUNT_CONCURRENCY: String(plan.accountConcurrency) },
+              },
               log,
             );
             lastFirm = quota.lastFirm;
@@ -219,9 +237,15 @@ async function main(): Promise<void> {
             results.noop = await benchNoop(emulator, lastFirm, plan.noopRepetitions, log);
           }
           if (sections.has('default-rate')) {
-            log(`[${stamp()}] 1b. backfill under quota with crm-mail's default CRM_GMAIL_RATE_UNITS_SEC=150: ${plan.defaultRateRepetitions} run(s)`);
+            const repetitions = Math.max(1, plan.defaultRateRepetitions);
+            log(`[${stamp()}] 1b. backfill under quota with crm-mail's default CRM_GMAIL_RATE_UNITS_SEC=150: ${repetitions} run(s)`);
             results.defaultRate = strip(
-              await benchQuotaBackfill(emulator, scenario, { rateUnitsPerSec: 150, quotaUnitsPerSec: GMAIL_UNITS_PER_SEC, repetitions: plan.defaultRateRepetitions }, log),
+              await benchQuotaBackfill(
+                emulator,
+                scenario,
+                { rateUnitsPerSec: 150, quotaUnitsPerSec: GMAIL_UNITS_PER_SEC, repetitions, settings: { CRM_GMAIL_ACCOUNT_CONCURRENCY: String(plan.accountConcurrency) } },
+                log,
+              ),
             );
           }
         } finally {
@@ -291,6 +315,9 @@ async function main(): Promise<void> {
     store?.remove();
   }
 
+  if (!sections.has('default-rate') && sections.has('quota')) {
+    results.notMeasured.push("the backfill at crm-mail's default CRM_GMAIL_RATE_UNITS_SEC=150 (add --with-default-rate; quick mode runs it)");
+  }
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   results.machine.loadAverageAtEnd = loadavg().map((value) => round(value));

@@ -4,7 +4,7 @@
  * (default 250 units/s, Gmail's), then an incremental run with no new mail. Reports wall time, calls,
  * units per stored message and the share of the quota ceiling used. Loopback only.
  *
- *   npm run build && node dist/bench/sync.js [--scenario medium] [--quota 250] [--rate 150] [--json]
+ *   npm run build && node dist/bench/sync.js [--scenario medium] [--quota 250] [--rate 150] [--concurrency 5] [--profile DIR] [--json]
  *
  * --quota is the emulator's limit per mailbox; --rate is crm-mail's own CRM_GMAIL_RATE_UNITS_SEC.
  */
@@ -26,10 +26,10 @@ function arg(name: string, fallback: string): string {
   return index >= 0 && process.argv[index + 1] ? process.argv[index + 1]! : fallback;
 }
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+function run(args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } });
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -100,7 +100,9 @@ async function main(): Promise<void> {
     const enrolled = await run(['enroll-all'], env);
     if (enrolled.code !== 0) throw new Error(`enroll-all failed: ${enrolled.stderr}`);
 
-    const backfill = await run(['--json', 'sync', '--no-propose'], env);
+    // --profile DIR: a V8 CPU profile of the backfill process, for `node --cpu-prof` tooling.
+    const profileDir = arg('profile', '');
+    const backfill = await run(['--json', 'sync', '--no-propose'], env, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     if (backfill.code !== 0) throw new Error(`backfill failed (${backfill.code}): ${backfill.stderr}${backfill.stdout}`);
     const summary = JSON.parse(backfill.stdout) as { accounts: AccountFigures[] };
     const refused = emu.counters().refused;

@@ -6,13 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type Stage = 'parse' | 'match' | 'sqlite' | 'http' | 'sync' | 'cli' | 'gc' | 'idle' | 'other';
+export type Stage = 'parse' | 'match' | 'sqlite' | 'http' | 'attachments' | 'sync' | 'cli' | 'gc' | 'idle' | 'other';
 
 export const STAGE_LABELS: Record<Stage, string> = {
   parse: 'parse (mailparser, src/mail)',
   match: 'match (src/match)',
   sqlite: 'SQLite (better-sqlite3, src/db, capture)',
   http: 'HTTP client (gaxios, googleapis, auth, src/gmail, node http)',
+  attachments: 'attachment files (src/attachments: hash, write)',
   sync: 'sync engine (src/sync)',
   cli: 'CLI and startup (commander, src/cli, module loading)',
   gc: 'garbage collector',
@@ -33,9 +34,10 @@ interface CpuProfile {
 }
 
 const RULES: Array<[Stage, RegExp]> = [
-  ['parse', /\/node_modules\/(mailparser|libmime|libqp|libbase64|iconv-lite|encoding-japanese|html-to-text|he|linkify-it|tlds|punycode\.js|@zone-eu\/mailsplit|mailsplit|@selderee|selderee|htmlparser2|domhandler|domutils|dom-serializer|entities|leac|parseley|peberminta|deepmerge)\/|\/dist\/src\/mail\//],
+  ['parse', /\/node_modules\/(mailparser|libmime|libqp|libbase64|iconv-lite|encoding-japanese|html-to-text|he|linkify-it|tlds|punycode\.js|@zone-eu\/mailsplit|mailsplit|nodemailer|@selderee|selderee|htmlparser2|domhandler|domutils|dom-serializer|entities|leac|parseley|peberminta|deepmerge)\/|\/dist\/src\/mail\//],
   ['match', /\/dist\/src\/match\//],
-  ['sqlite', /\/node_modules\/better-sqlite3\/|\/dist\/src\/db\/|\/dist\/src\/(capture|threads|attachments)\.js/],
+  ['sqlite', /\/node_modules\/better-sqlite3\/|\/dist\/src\/db\/|\/dist\/src\/(capture|threads)\.js/],
+  ['attachments', /\/dist\/src\/attachments\.js/],
   ['http', /\/node_modules\/(gaxios|googleapis-common|@googleapis|google-auth-library|gtoken|gcp-metadata|jws|jwa|node-fetch|https-proxy-agent|agent-base|extend|qs|url-template|uuid|ecdsa-sig-formatter|buffer-equal-constant-time|bignumber\.js|json-bigint)\/|\/dist\/src\/gmail\/|^node:(_http|http|https|net|tls|zlib|dns)/],
   ['sync', /\/dist\/src\/sync\//],
   ['cli', /\/node_modules\/(commander|cli-table3|string-width|strip-ansi|@inquirer)\/|\/dist\/src\/cli\/|\/bin\/crm-mail\.js|\/dist\/src\/config\.js|node:internal\/modules\//],
@@ -95,7 +97,7 @@ export function stageBreakdown(path: string): StageBreakdown {
     return found;
   };
 
-  const ms: Record<Stage, number> = { parse: 0, match: 0, sqlite: 0, http: 0, sync: 0, cli: 0, gc: 0, idle: 0, other: 0 };
+  const ms: Record<Stage, number> = { parse: 0, match: 0, sqlite: 0, http: 0, attachments: 0, sync: 0, cli: 0, gc: 0, idle: 0, other: 0 };
   const selfMs = new Map<number, number>();
   let totalMs = 0;
   for (let index = 0; index < profile.samples.length; index++) {

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 /** dist/bench/lib/crm-cli.js -> the package root three folders up. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = join(PROJECT_ROOT, 'bin', 'crm-mail');
+/** The launcher bin/crm-mail execs; spawned directly only to pass node flags NODE_OPTIONS refuses. */
+const BIN_JS = join(PROJECT_ROOT, 'bin', 'crm-mail.js');
 const PEAK_RSS_PRELOAD = join(dirname(fileURLToPath(import.meta.url)), 'peak-rss.js');
 
 export interface CliRun {
@@ -39,6 +41,7 @@ function basePath(): string {
 
 export function runCrmMail(args: string[], options: CliRunOptions): Promise<CliRun> {
   const nodeOptions: string[] = [];
+  const nodeFlags: string[] = [];
   const extraEnv: Record<string, string> = {};
   let rssFile: string | undefined;
   if (options.measureRss) {
@@ -49,7 +52,8 @@ export function runCrmMail(args: string[], options: CliRunOptions): Promise<CliR
   if (options.cpuProfileDir) {
     rmSync(options.cpuProfileDir, { recursive: true, force: true });
     mkdirSync(options.cpuProfileDir, { recursive: true });
-    nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
+    // Node 20 refuses --cpu-prof in NODE_OPTIONS: run the launcher the wrapper would exec, with the flags.
+    nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
   }
   const env: Record<string, string> = {
     PATH: basePath(),
@@ -63,7 +67,10 @@ export function runCrmMail(args: string[], options: CliRunOptions): Promise<CliR
 
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(BIN, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child =
+      nodeFlags.length > 0
+        ? spawn(process.execPath, [...nodeFlags, BIN_JS, '--', ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(BIN, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

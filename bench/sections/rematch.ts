@@ -8,6 +8,10 @@
  * once and captured repeatedly under distinct Gmail ids and Message-IDs (their References dropped, so
  * the copies do not merge into one giant conversation). Rematch reads only participants, so repeated
  * content does not change its cost; it keeps the store fast to build.
+ *
+ * The 100 investors added are real ones of the generated firm that the CRM did not hold yet: the
+ * scenario has 300 investors, the CRM starts with 200, and the mail with the other 100 is stored
+ * unmatched (the store keeps every message), as when a firm imports contacts it already wrote to.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +20,7 @@ import { generateScenario } from '../../src/emulator/index.js';
 import { loadConfig } from '../../src/config.js';
 import { insertCrmFixture } from '../../src/db/crm.js';
 import { migrate } from '../../src/db/migrate.js';
-import { openDatabase, type Db } from '../../src/db/open.js';
+import { openDatabase } from '../../src/db/open.js';
 import { parseRaw, type CanonicalMessage } from '../../src/mail/parse.js';
 import { captureMessage } from '../../src/capture.js';
 import { enrollAll } from '../../src/sync/enroll.js';
@@ -26,8 +30,13 @@ import { round, summarize, type Summary } from '../lib/stats.js';
 
 type Log = (line: string) => void;
 
+/** Investors the scenario has and the CRM does not yet: the ones rematch is timed after adding. */
+export const ADDED_INVESTORS = 100;
+
 export interface Store {
   dir: string;
+  /** The scenario's investors left out of the CRM, to be added before rematch. */
+  withheld: Array<{ id: number; name: string; email: string; firm: string | null }>;
   dbPath: string;
   env: Record<string, string>;
   stored: number;
@@ -38,7 +47,9 @@ export interface Store {
 
 /** A CRM with five enrolled partners and `total` stored mailbox copies. */
 export async function buildStore(total: number, distinct: number, log: Log): Promise<Store> {
-  const scenario = generateScenario({ seed: 19, partners: 5, investors: 200, messages: Math.ceil(distinct / 5), investorFraction: 0.3 });
+  const scenario = generateScenario({ seed: 19, partners: 5, investors: 200 + ADDED_INVESTORS, messages: Math.ceil(distinct / 5), investorFraction: 0.3 });
+  const crmInvestors = scenario.investors.map((investor) => ({ id: investor.id, name: investor.name, email: investor.emailCell, firm: investor.firm }));
+  const withheld = crmInvestors.slice(200);
   const dir = mkdtempSync(join(tmpdir(), 'crm-mail-bench-store-'));
   const dbPath = join(dir, 'crm.db');
   const env = { CRM_DB_PATH: dbPath, CRM_GMAIL_WORKSPACE_DOMAIN: scenario.domain, CRM_MAIL_BENCH_TMP: dir };
@@ -48,7 +59,7 @@ export async function buildStore(total: number, distinct: number, log: Log): Pro
     await migrate(db, { dbPath, backup: false, dryRun: false });
     insertCrmFixture(db, {
       users: scenario.partners.map((partner) => ({ email: partner.email, name: partner.name })),
-      investors: scenario.investors.map((investor) => ({ id: investor.id, name: investor.name, email: investor.emailCell, firm: investor.firm })),
+      investors: crmInvestors.slice(0, 200),
     });
     enrollAll(db, { workspaceDomain: scenario.domain, authMethod: 'dwd' });
     const accounts = db.prepare('SELECT id, email FROM email_accounts ORDER BY id').all() as Array<{ id: number; email: string }>;
@@ -78,22 +89,10 @@ export async function buildStore(total: number, distinct: number, log: Log): Pro
       })();
     }
     log(`  store: ${total.toLocaleString('en-US')} copies from ${parsed.length} distinct generated messages in ${round((performance.now() - started) / 1000)}s`);
-    return { dir, dbPath, env, stored: total, distinctMessages: parsed.length, buildSeconds: round((performance.now() - started) / 1000), remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir, withheld, dbPath, env, stored: total, distinctMessages: parsed.length, buildSeconds: round((performance.now() - started) / 1000), remove: () => rmSync(dir, { recursive: true, force: true }) };
   } finally {
     db.close();
   }
-}
-
-/** External people in the stored mail who are not investors yet: the 100 a firm might add. */
-function newInvestorAddresses(db: Db, domain: string, count: number): string[] {
-  const rows = db
-    .prepare(
-      `SELECT p.address, COUNT(*) AS n FROM email_participants p
-        WHERE p.address NOT LIKE ? AND p.email_id NOT IN (SELECT email_id FROM email_investor_matches)
-        GROUP BY p.address ORDER BY n DESC, p.address LIMIT ?`,
-    )
-    .all(`%@${domain}`, count) as Array<{ address: string }>;
-  return rows.map((row) => row.address);
 }
 
 interface RematchJson {
@@ -121,22 +120,13 @@ export interface RematchResult {
  * (their links go with them, ON DELETE CASCADE), so every run does the same work.
  */
 export async function benchRematch(store: Store, repetitions: number, log: Log): Promise<RematchResult> {
-  const domain = store.env.CRM_GMAIL_WORKSPACE_DOMAIN!;
-  const db = openDatabase(store.dbPath);
-  let addresses: string[];
-  try {
-    addresses = newInvestorAddresses(db, domain, 100);
-  } finally {
-    db.close();
-  }
-  if (addresses.length < 100) log(`  note: only ${addresses.length} unmatched external addresses in the store`);
   const walls: number[] = [];
   let last: RematchJson | undefined;
   for (let repetition = 0; repetition < repetitions; repetition++) {
     const writer = openDatabase(store.dbPath);
     let ids: number[];
     try {
-      ids = insertCrmFixture(writer, { investors: addresses.map((address, n) => ({ name: `Bench Investor ${n}`, email: `Bench ${n} <${address}>`, firm: null })) }).investorIds;
+      ids = insertCrmFixture(writer, { investors: store.withheld }).investorIds;
     } finally {
       writer.close();
     }
@@ -156,7 +146,7 @@ export async function benchRematch(store: Store, repetitions: number, log: Log):
     storedMessages: store.stored,
     distinctMessages: store.distinctMessages,
     storeBuildSeconds: store.buildSeconds,
-    investorsAdded: addresses.length,
+    investorsAdded: store.withheld.length,
     repetitions,
     examined: last!.examined,
     changed: last!.changed,

@@ -2,6 +2,8 @@
  * How a command speaks: tables and progress on a terminal, one JSON document with --json, plain
  * lines under cron (not a TTY), nothing but errors with --quiet.
  */
+import { stripTerminalSequences } from '../mail/terminalText.js';
+
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
@@ -11,14 +13,10 @@ export interface OutputOptions {
   stderr?: NodeJS.WritableStream;
 }
 
-// CSI/OSC/other escape sequences and C0/C1 controls except newline and tab: text from an email
-// must never be interpreted by the terminal.
-const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
 /** Makes untrusted text inert for a terminal (escape sequences and control characters removed). */
 export function inert(text: string | null | undefined): string {
   if (text === null || text === undefined) return '';
-  return text.replace(ESCAPES, '');
+  return stripTerminalSequences(text);
 }
 
 /** Inert and on one line. */

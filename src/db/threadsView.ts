@@ -51,6 +51,8 @@ export interface ThreadSummary {
   messages: number;
   firstMessageMs: number;
   lastMessageMs: number;
+  /** Every message is bulk mail (a newsletter, an automated notice). */
+  bulk: boolean;
   investors: InvestorRef[];
   /** The firm's people whose mailboxes hold a copy. */
   partners: Person[];
@@ -63,6 +65,7 @@ interface SummaryRow {
   messages: number;
   first_ms: number;
   last_ms: number;
+  all_bulk: number;
 }
 
 export function countThreads(db: Db, filter: ThreadFilter): number {
@@ -88,7 +91,8 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
        SELECT r.root AS id,
               count(DISTINCT e.message_key) AS messages,
               min(e.internal_date_ms) AS first_ms,
-              max(e.internal_date_ms) AS last_ms
+              max(e.internal_date_ms) AS last_ms,
+              min(e.is_bulk) AS all_bulk
          FROM emails e JOIN roots r ON r.id = e.thread_id
          LEFT JOIN email_investor_matches m ON m.email_id = e.id
         GROUP BY r.root
@@ -162,6 +166,7 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
     messages: row.messages,
     firstMessageMs: row.first_ms,
     lastMessageMs: row.last_ms,
+    bulk: row.all_bulk === 1,
     investors: investors.get(row.id) ?? [],
     partners: partners.get(row.id) ?? [],
     participants: participants.get(row.id) ?? [],

@@ -42,5 +42,30 @@ export function checkCron(reading: CrontabReading, syncIntervalMin: number): Che
   if (!found) {
     return warn('cron', 'no `crm-mail sync` line in `crontab -l`', `crontab -e and add the line from crontab.example, e.g. ${example}`);
   }
+  const every = minutesBetweenRuns(found.schedule);
+  if (every !== undefined && every > syncIntervalMin) {
+    return warn(
+      'cron',
+      `crm-mail sync runs every ${every} minutes (crontab line ${found.lineNumber}) but CRM_GMAIL_SYNC_INTERVAL_MIN is ${syncIntervalMin}: status will report accounts as late`,
+      `make them agree: */${syncIntervalMin} in the crontab, or CRM_GMAIL_SYNC_INTERVAL_MIN=${every}`,
+    );
+  }
   return ok('cron', `crm-mail sync scheduled (crontab line ${found.lineNumber}: ${found.schedule})`);
+}
+
+// Minutes between runs for the simple schedules (every N minutes, every minute, a list of minutes,
+// @hourly); undefined for anything more particular (hours or days restricted).
+export function minutesBetweenRuns(schedule: string): number | undefined {
+  if (schedule === '@hourly') return 60;
+  const [minute, hour, ...rest] = schedule.split(' ');
+  if (hour !== '*' || rest.some((field) => field !== '*')) return undefined;
+  if (minute === '*') return 1;
+  const step = minute?.match(/^(?:\*|0)\/(\d{1,2})$/);
+  if (step) return Number(step[1]);
+  if (minute !== undefined && /^\d{1,2}(,\d{1,2})*$/.test(minute)) {
+    const marks = minute.split(',').map(Number).sort((a, b) => a - b);
+    const gaps = marks.map((mark, index) => (index + 1 < marks.length ? marks[index + 1]! - mark : 60 - mark + marks[0]!));
+    return Math.max(...gaps);
+  }
+  return undefined;
 }

@@ -21,6 +21,7 @@ export { FAULT_KINDS, RETRYABLE_FAULT_KINDS } from './faults.js';
 export type { Counters, MethodCount } from './quota.js';
 export { METHOD_UNITS } from './quota.js';
 export { GMAIL_SCOPES } from './auth.js';
+export { loadEmlFolder, type FolderMessage } from './eml-folder.js';
 
 export interface MailboxMessage {
   raw: Buffer;

@@ -11,6 +11,20 @@ export interface RawSource {
   readonly raw: Buffer;
   /** Optional cheap threading facts, so loading does not build the raw bytes. */
   readonly threadHints?: { messageId: string; parents: string[] };
+  /** Optional cheap search facts (decoded header values), so a search does not build the raw bytes. */
+  readonly searchHints?: SearchHints;
+}
+
+export interface SearchHints {
+  subject: string;
+  from: string;
+  to: string;
+  cc: string;
+  deliveredTo: string;
+  /** Without angle brackets. */
+  messageId: string;
+  listId: string;
+  filenames: string[];
 }
 
 /** Facts about a message used by search and by the minimal/metadata formats, computed once. */
@@ -66,8 +80,74 @@ class Meta implements MessageMeta {
   }
 }
 
+/**
+ * Meta of a source with search hints: header facts come from the hints, size and snippet from the
+ * bytes, built only when a get needs them.
+ */
+class HintMeta implements MessageMeta {
+  private parsed?: Address[][];
+  private display?: { size: number; snippet: string };
+
+  constructor(
+    private readonly hints: SearchHints,
+    private readonly rawOf: () => Buffer,
+  ) {}
+
+  /** Size and snippet from bytes the caller already built. */
+  fill(raw: Buffer): void {
+    if (!this.display) {
+      const full = computeMeta(raw);
+      this.display = { size: full.size, snippet: full.snippet };
+    }
+  }
+
+  get size(): number {
+    if (!this.display) this.fill(this.rawOf());
+    return (this.display as { size: number }).size;
+  }
+  get snippet(): string {
+    if (!this.display) this.fill(this.rawOf());
+    return (this.display as { snippet: string }).snippet;
+  }
+  get subject(): string {
+    return this.hints.subject;
+  }
+  get rfcMessageId(): string {
+    return this.hints.messageId;
+  }
+  get listId(): string {
+    return this.hints.listId.toLowerCase();
+  }
+  get hasAttachment(): boolean {
+    return this.hints.filenames.length > 0;
+  }
+  get filenames(): string[] {
+    return this.hints.filenames.map((f) => f.toLowerCase());
+  }
+  private list(index: number): Address[] {
+    const h = this.hints;
+    this.parsed ??= [h.from, h.to, h.cc, '', h.deliveredTo].map((value) => parseAddressList(value));
+    return this.parsed[index] as Address[];
+  }
+  get from(): Address[] {
+    return this.list(0);
+  }
+  get to(): Address[] {
+    return this.list(1);
+  }
+  get cc(): Address[] {
+    return this.list(2);
+  }
+  get bcc(): Address[] {
+    return this.list(3);
+  }
+  get deliveredTo(): Address[] {
+    return this.list(4);
+  }
+}
+
 export class StoredMessage {
-  /** Label ids, kept sorted in insertion order. */
+  /** Label ids, in the order they were added. */
   labels: string[];
   historyId: number;
   private metaCache?: MessageMeta;
@@ -89,14 +169,21 @@ export class StoredMessage {
   }
 
   get meta(): MessageMeta {
-    this.metaCache ??= computeMeta(this.raw);
+    this.metaCache ??= this.hintMeta() ?? computeMeta(this.raw);
     return this.metaCache;
   }
 
   /** Meta, computed from bytes the caller already holds (a generated message builds them once). */
   metaFrom(raw: Buffer): MessageMeta {
-    this.metaCache ??= computeMeta(raw);
+    this.metaCache ??= this.hintMeta() ?? computeMeta(raw);
+    if (this.metaCache instanceof HintMeta) this.metaCache.fill(raw);
     return this.metaCache;
+  }
+
+  private hintMeta(): HintMeta | undefined {
+    if (Buffer.isBuffer(this.source) || !this.source.searchHints) return undefined;
+    const source = this.source;
+    return new HintMeta(source.searchHints as SearchHints, () => source.raw);
   }
 
   /** The parsed MIME tree (not cached: only full/metadata gets and attachments need it). */

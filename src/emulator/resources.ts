@@ -8,7 +8,7 @@ import type { Mailbox, HistoryKind, HistoryRecord } from './mailbox.js';
 import type { StoredMessage } from './message-store.js';
 import { extractText, forEachPart, type MimeNode } from './mime.js';
 import { compileQuery } from './search.js';
-import { apiError, invalidArgument, notFound, type ApiError } from './gmail-errors.js';
+import { invalidArgument, notFound, type ApiError } from './gmail-errors.js';
 
 export type Format = 'minimal' | 'metadata' | 'full' | 'raw';
 
@@ -358,4 +358,3 @@ export function isApiError(value: unknown): value is ApiError {
   return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && typeof (value as ApiError).status === 'number' && typeof (value as ApiError).body === 'object' && (value as ApiError).body !== null && 'error' in (value as ApiError).body;
 }
 
-export { apiError };

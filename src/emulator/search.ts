@@ -195,8 +195,10 @@ function compileNode(node: Node, env: SearchEnv): Predicate {
       return (m) => children.every((p) => p(m));
     }
     case 'or': {
-      const children = node.c.map((child) => compileNode(child, env));
-      // Many address terms of one header (from:a OR from:b ...) become one pass over the header.
+      // Long OR-lists of addresses and domains (a sync's investor query) become set lookups.
+      const { indexed, rest } = indexAddressTerms(node.c);
+      const children = rest.map((child) => compileNode(child, env));
+      if (indexed) return (m) => indexed(m) || children.some((p) => p(m));
       return (m) => children.some((p) => p(m));
     }
     case 'not': {
@@ -206,6 +208,70 @@ function compileNode(node: Node, env: SearchEnv): Predicate {
     case 'term':
       return compileTerm(node.op, node.value, node.quoted, env);
   }
+}
+
+const ADDRESS_FIELDS = ['from', 'to', 'cc', 'bcc'] as const;
+type AddressField = (typeof ADDRESS_FIELDS)[number];
+
+interface TermSets {
+  addresses: Set<string>;
+  /** Bare domains: an address matches its domain or any parent domain. Also compared with local parts and whole names. */
+  domains: Set<string>;
+}
+
+/**
+ * Splits OR children into address terms that can be answered by set lookups (a full address, or a
+ * dotted bare domain) and the rest. The lookups give the same answers as addressMatches: a dotted
+ * term equals a domain or a parent domain, a local part, or a whole display name (never a word,
+ * since words are split on dots).
+ */
+function indexAddressTerms(children: Node[]): { indexed?: Predicate; rest: Node[] } {
+  const sets = new Map<AddressField, TermSets>();
+  const rest: Node[] = [];
+  let count = 0;
+  for (const child of children) {
+    if (child.t === 'term' && child.op && (ADDRESS_FIELDS as readonly string[]).includes(child.op)) {
+      const v = child.value.toLowerCase().trim();
+      const full = /^[^@\s]+@[^@\s]+$/.test(v);
+      const domain = !v.includes('@') && v.includes('.') && !/\s/.test(v);
+      if (full || domain) {
+        const fields: AddressField[] = child.op === 'to' ? ['to', 'cc', 'bcc'] : [child.op as AddressField];
+        for (const field of fields) {
+          let set = sets.get(field);
+          if (!set) {
+            set = { addresses: new Set(), domains: new Set() };
+            sets.set(field, set);
+          }
+          (full ? set.addresses : set.domains).add(v);
+        }
+        count++;
+        continue;
+      }
+    }
+    rest.push(child);
+  }
+  if (count < 4) return { rest: children };
+  const checks = [...sets.entries()];
+  const hit = (entry: Address, set: TermSets): boolean => {
+    if (set.addresses.has(entry.address)) return true;
+    if (set.domains.size === 0) return false;
+    if (set.domains.has(entry.local) || (entry.name !== '' && set.domains.has(entry.name))) return true;
+    let domain = entry.domain;
+    while (domain) {
+      if (set.domains.has(domain)) return true;
+      const dot = domain.indexOf('.');
+      domain = dot < 0 ? '' : domain.slice(dot + 1);
+    }
+    return false;
+  };
+  const indexed: Predicate = (m) => {
+    const meta = m.meta;
+    for (const [field, set] of checks) {
+      for (const entry of meta[field]) if (hit(entry, set)) return true;
+    }
+    return false;
+  };
+  return { indexed, rest };
 }
 
 function compileTerm(op: string | null, value: string, quoted: boolean, env: SearchEnv): Predicate {

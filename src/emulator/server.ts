@@ -112,7 +112,7 @@ interface RouteOptions {
 
 function route(sub: string, method: string, options: RouteOptions): Route | null {
   const now = options.now;
-  const parts = sub.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+  const parts = sub.split('/').filter(Boolean).map(safeDecode);
   const [a, b, c, d] = parts;
   if (method !== 'GET') return null;
   if (a === 'profile' && parts.length === 1) return { method: 'getProfile', run: (mb) => renderProfile(mb) };
@@ -273,7 +273,7 @@ export class EmulatorServer {
     const url = new URL(call.path, 'http://127.0.0.1');
     const rest = url.pathname.slice(API_PREFIX.length);
     const slash = rest.indexOf('/');
-    const userId = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
+    const userId = safeDecode(slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
     const r = route(slash < 0 ? '' : rest.slice(slash), call.method, { now: this.hooks.clock, attachmentIdTtlMs: this.hooks.attachmentIdTtlMs, maxQueryChars: this.hooks.maxQueryChars });
     if (!r) return errorAnswer(E.notFound());
     const authorization = headerOf(call.headers, 'authorization');
@@ -397,7 +397,7 @@ export class EmulatorServer {
 
   private async controlRequest(method: string, path: string, query: URLSearchParams, body: Buffer): Promise<Answer> {
     const c = this.hooks.control;
-    const parts = path.split('/').filter(Boolean).map((p) => decodeURIComponent(p)).slice(1);
+    const parts = path.split('/').filter(Boolean).map(safeDecode).slice(1);
     try {
       if (method === 'GET' && parts[0] === 'counters' && parts.length === 1) {
         const user = query.get('user');
@@ -472,6 +472,15 @@ function faultError(fault: FaultSpec): ApiError {
       return E.invalidCredentials();
     default:
       return E.backendError();
+  }
+}
+
+/** Percent-decoding that never throws: a malformed escape stays as written (and then matches nothing). */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

@@ -12,6 +12,7 @@ import type { gmail_v1 } from '@googleapis/gmail';
 import type { AddressObject, ParsedMail, Attachment as ParsedAttachment } from 'mailparser';
 import { normalizeAddress, type Address } from './addresses.js';
 import { decodeEntities, htmlToText } from './htmlText.js';
+import { stripTerminalSequences } from './terminalText.js';
 
 export type { Address } from './addresses.js';
 
@@ -128,25 +129,22 @@ export function messageIdList(value: string | string[] | null | undefined): stri
   return out;
 }
 
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** One-line header-ish text: control characters and BOMs out, whitespace collapsed. */
 function cleanLine(value: string | undefined | null): string {
   if (!value) return '';
-  return value.replace(LONE_SURROGATE, '').replace(/\ufeff/g, '').replace(/[\r\n\t]+/g, ' ').replace(CONTROL, '').replace(/\s{2,}/g, ' ').trim();
+  return stripTerminalSequences(value.replace(LONE_SURROGATE, '').replace(/\ufeff/g, '').replace(/[\r\n\t]+/g, ' ')).replace(/\s{2,}/g, ' ').trim();
 }
 
 /** Body text: BOMs, NULs and other control characters, lone surrogates and U+FFFD removed; LF lines. */
 export function cleanText(value: string, problems?: string[]): string {
   let text = value;
   if (problems && text.includes('\ufffd')) problems.push('text: some bytes could not be decoded in the declared charset and were dropped');
-  text = text
-    .replace(/\r\n?/g, '\n')
+  text = stripTerminalSequences(text.replace(/\r\n?/g, '\n'))
     .replace(/\ufeff/g, '')
     .replace(/\ufffd/g, '')
     .replace(LONE_SURROGATE, '')
-    .replace(CONTROL, '')
     .replace(/[ \t]+$/gm, '')
     .replace(/\n{3,}/g, '\n\n')
     .trim();

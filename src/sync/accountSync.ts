@@ -93,7 +93,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     counts.retries = stats.retries;
     counts.throttled = stats.throttled;
   };
-  const afterCommit = (): void => {
+  const recordProgress = (): void => {
     refreshStats();
     saveRunProgress(input.db, runId, counts, details);
   };
@@ -102,7 +102,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
 
   const walk = async (checkpoint: ListingCheckpoint): Promise<void> => {
     if (checkpoint.pagesDone > 0 || checkpoint.queryIndex > 0) details.resumedFrom = { query: checkpoint.queryIndex, pagesDone: checkpoint.pagesDone };
-    const done = await walkListing(context, checkpoint, { pageSize: input.pageSize, persist: true, afterCommit, onPage: onListing(checkpoint.kind) });
+    const done = await walkListing(context, checkpoint, { pageSize: input.pageSize, persist: true, inTransaction: recordProgress, onPage: onListing(checkpoint.kind) });
     if (checkpoint.kind === 'relist') await reconcileAfterRelist(context, checkpoint.queries, checkpoint.sinceMs ?? 0, input.pageSize);
     finishListing(input.db, account.id, done);
   };
@@ -152,7 +152,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
       details.path = 'incremental';
       try {
         const cursor = await walkHistory(context, account.historyId, {
-          afterCommit,
+          inTransaction: recordProgress,
           onPage: () => input.onProgress?.({ phase: 'incremental', listed: counts.listed, stored: counts.stored }),
         });
         // No changes at all still proves the cursor is good today: refresh its age.

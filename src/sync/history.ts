@@ -66,7 +66,8 @@ export function cursorAfterPage(page: HistoryPage, folded: FoldedHistory, curren
 
 export interface HistoryOptions {
   onPage?: (changes: number) => void;
-  afterCommit?: () => void;
+  /** Run bookkeeping, written inside each page's transaction. */
+  inTransaction?: () => void;
 }
 
 /** Applies history from `startHistoryId`; throws HistoryExpiredError (from the client) when Gmail no longer has it. */
@@ -75,6 +76,7 @@ export async function walkHistory(context: PageContext, startHistoryId: string, 
   let changes = 0;
   for await (const page of context.client.listHistory({ startHistoryId, historyTypes: HISTORY_TYPES })) {
     const folded = foldHistory(page.history ?? []);
+    context.counts.listed += folded.added.length;
     const toFetch = folded.added.filter((id) => !(folded.labels.get(id) ?? []).some((label) => IGNORED_LABELS.has(label)));
     const unknown = [...folded.labelsUnknown].filter((id) => !folded.added.includes(id));
     const refreshed = await currentLabels(context, unknown);
@@ -85,10 +87,10 @@ export async function walkHistory(context: PageContext, startHistoryId: string, 
         if (context.store.setLabels(context.accountId, id, labelIds)) context.counts.labelChanges += 1;
       }
       advanceCursor(context.db, context.accountId, next);
+      options.inTransaction?.();
     });
     cursor = next;
     changes += (page.history ?? []).length;
-    options.afterCommit?.();
     options.onPage?.(changes);
   }
   return cursor;

@@ -22,8 +22,8 @@ export interface ListingOptions {
   /** Persist the checkpoint after every page (false for one-shot listings such as rematch --remote). */
   persist: boolean;
   onPage?: (progress: ListingProgress) => void;
-  /** Called after each committed page (run bookkeeping). */
-  afterCommit?: () => void;
+  /** Run bookkeeping, written inside each page's transaction (one commit per page, not two). */
+  inTransaction?: () => void;
 }
 
 export async function walkListing(context: PageContext, checkpoint: ListingCheckpoint, options: ListingOptions): Promise<ListingCheckpoint> {
@@ -34,9 +34,9 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
   const commit = async (ids: string[], next: ListingCheckpoint): Promise<void> => {
     await storeNewMessages(context, ids, () => {
       if (options.persist) setBackfillCheckpoint(context.db, context.accountId, serializeCheckpoint(next));
+      options.inTransaction?.();
     });
     state = next;
-    options.afterCommit?.();
     options.onPage?.({ listed, estimate: sumEstimates(estimates, state), query: Math.min(state.queryIndex + 1, state.queries.length), queries: state.queries.length });
   };
   while (state.queryIndex < state.queries.length) {

@@ -135,7 +135,7 @@ export async function remoteRematchAccount(input: RemoteRematchInput): Promise<A
         pagesDone: 0,
       };
       details.searches = listing.queries.length;
-      await walkListing(context, listing, { pageSize: input.pageSize, persist: false, afterCommit: () => (refresh(), saveRunProgress(input.db, runId, counts, details)) });
+      await walkListing(context, listing, { pageSize: input.pageSize, persist: false, inTransaction: () => (refresh(), saveRunProgress(input.db, runId, counts, details)) });
       const fresh = getAccount(input.db, input.account.id);
       setSearchedTerms(input.db, input.account.id, mergeTerms(fresh?.searchedTerms ?? null, terms));
     }

@@ -6,9 +6,10 @@
 import type { Db } from '../db/open.js';
 import { accountCounts, listAccounts, type Account, type AccountCounts } from '../db/accounts.js';
 import { lastRun, type SyncRun } from '../db/syncRuns.js';
+import { currentLease } from '../db/lease.js';
 import { parseCheckpoint } from './checkpoint.js';
 
-export type Health = 'ok' | 'failing' | 'stale' | 'needs_consent' | 'paused' | 'pending';
+export type Health = 'ok' | 'syncing' | 'failing' | 'stale' | 'needs_consent' | 'paused' | 'pending';
 
 export interface AccountStatusReport extends AccountCounts {
   email: string;
@@ -41,13 +42,18 @@ function ageMs(iso: string | null, now: Date): number | null {
   return Number.isFinite(at) ? Math.max(0, now.getTime() - at) : null;
 }
 
-export function judgeHealth(account: Account, now: Date, syncIntervalMin: number): { health: Health; alert: boolean; reason?: string } {
+/**
+ * `running`: a sync holding a live lease is working on this account right now (a long first backfill
+ * is progress, not staleness).
+ */
+export function judgeHealth(account: Account, now: Date, syncIntervalMin: number, options: { running?: boolean } = {}): { health: Health; alert: boolean; reason?: string } {
   const limitMs = 2 * syncIntervalMin * 60_000;
   if (account.status === 'paused') return { health: 'paused', alert: false, reason: 'paused by an admin' };
   if (account.status === 'needs_consent') return { health: 'needs_consent', alert: true, reason: 'OAuth consent missing or revoked: the partner must consent again' };
   if (account.consecutiveFailures > 0) {
     return { health: 'failing', alert: true, reason: `last ${account.consecutiveFailures === 1 ? 'run' : `${account.consecutiveFailures} runs`} failed` };
   }
+  if (options.running) return { health: 'syncing', alert: false, reason: 'a sync is working on it now' };
   const sinceSuccess = ageMs(account.lastSuccessAt, now);
   if (sinceSuccess === null) {
     const sinceEnrolled = ageMs(account.createdAt, now) ?? 0;
@@ -63,9 +69,11 @@ export function judgeHealth(account: Account, now: Date, syncIntervalMin: number
 export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Date; account?: string }): StatusReport {
   const now = options.now ?? new Date();
   const accounts = listAccounts(db).filter((account) => !options.account || account.email === options.account.toLowerCase());
+  const lease = currentLease(db);
+  const leaseLive = lease !== undefined && Date.parse(lease.expiresAt) > now.getTime();
   const reports = accounts.map((account): AccountStatusReport => {
-    const judged = judgeHealth(account, now, options.syncIntervalMin);
     const run = lastRun(db, account.id);
+    const judged = judgeHealth(account, now, options.syncIntervalMin, { running: leaseLive && run?.status === 'running' });
     const checkpoint = parseCheckpoint(account.backfillCheckpoint);
     return {
       email: account.email,

@@ -21,8 +21,11 @@ export interface PageContext {
   counts: RunCounts;
 }
 
-/** Labels whose mail backfill never lists (messages.list leaves out SPAM and TRASH by default). */
-export const IGNORED_LABELS = new Set(['SPAM', 'TRASH']);
+/**
+ * Mail never captured: Spam and Trash (messages.list leaves them out by default, so history must
+ * too), drafts (unsent, and every autosave is a new message id) and chats.
+ */
+export const IGNORED_LABELS = new Set(['SPAM', 'TRASH', 'DRAFT', 'CHAT']);
 
 function isKept(match: MatchOutcome, capture: 'matched' | 'all'): boolean {
   if (capture === 'all') return true;
@@ -87,16 +90,23 @@ export async function storeNewMessages(context: PageContext, ids: string[], also
 
   let stored = 0;
   let matched = 0;
-  context.db.transaction(() => {
-    for (const item of ready) {
-      const result = context.store.capture(context.accountId, item.parsed, item.match, 'full');
-      if (!result.inserted) continue;
-      stored += 1;
-      if (item.match.investors.length > 0) matched += 1;
-    }
-    alsoInTransaction();
-  })();
-  context.counts.stored += stored;
-  context.counts.matched += matched;
+  try {
+    context.db.transaction(() => {
+      for (const item of ready) {
+        const result = context.store.capture(context.accountId, item.parsed, item.match, 'full');
+        if (!result.inserted) continue;
+        stored += 1;
+        if (item.match.investors.length > 0) matched += 1;
+      }
+      // Counted before the hook, so a run record written by it includes this page.
+      context.counts.stored += stored;
+      context.counts.matched += matched;
+      alsoInTransaction();
+    })();
+  } catch (error) {
+    context.counts.stored -= stored;
+    context.counts.matched -= matched;
+    throw error;
+  }
   return { stored, matched, skippedStored: known.size, gone: fresh.length - headers.size };
 }

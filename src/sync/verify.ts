@@ -10,7 +10,8 @@ import { listableGmailIds } from '../db/accounts.js';
 import { storedGmailIds } from '../db/emails.js';
 import type { GmailMessage, MailboxClient, MailStore, MatchIndex } from './ports.js';
 import { rematchStored, type MatchDifference } from './rematch.js';
-import { IGNORED_LABELS } from './storePage.js';
+import { IGNORED_LABELS, storeNewMessages, type PageContext } from './storePage.js';
+import { emptyCounts } from '../db/syncRuns.js';
 
 export interface VerifyExample {
   gmailId: string;
@@ -29,6 +30,10 @@ export interface VerifyReport {
   mismatched: { count: number; examples: MatchDifference[] };
   apiCalls: number;
   apiUnits: number;
+  /** False while the account's backfill is still under way: missing mail is then expected. */
+  backfillComplete: boolean;
+  /** With --fix: what was repaired (missing mail fetched, gone mail marked deleted, links recomputed). */
+  fixed?: { stored: number; markedDeleted: number; relinked: number };
   error?: string;
 }
 
@@ -41,6 +46,8 @@ export interface VerifyInput {
   capture: 'matched' | 'all';
   pageSize: number;
   examples?: number;
+  /** Repair what can be repaired: fetch and store missing mail, mark gone mail deleted, rematch. */
+  fix?: boolean;
 }
 
 const CHUNK = 100;
@@ -70,7 +77,9 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
     mismatched: { count: 0, examples: [] },
     apiCalls: 0,
     apiUnits: 0,
+    backfillComplete: account.backfillCompletedAt !== null,
   };
+  const fixable = { missing: [] as string[], gone: [] as string[] };
   const addExample = (list: { count: number; examples: VerifyExample[] }, example: VerifyExample): void => {
     list.count += 1;
     if (list.examples.length < limit) list.examples.push(example);
@@ -116,6 +125,7 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
     if (match.excluded) continue;
     if (input.capture === 'matched' && match.investors.length === 0) continue;
     addExample(report.missing, { gmailId: id, reason: 'in Gmail, matches an investor, not stored', subject: header(message, 'subject'), from: header(message, 'from') });
+    fixable.missing.push(id);
   }
 
   // 4. Extra: stored investor copies Gmail does not list; ask Gmail why.
@@ -124,7 +134,10 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
   for (const id of unlisted) {
     const answer = answers.get(id);
     let reason = 'Gmail has it, but the investor searches do not find it';
-    if (answer instanceof Error) reason = (answer as { kind?: string }).kind === 'not_found' ? 'deleted in Gmail, not yet marked deleted here' : `Gmail answered: ${answer.message}`;
+    if (answer instanceof Error && (answer as { kind?: string }).kind === 'not_found') {
+      reason = 'deleted in Gmail, not yet marked deleted here';
+      fixable.gone.push(id);
+    } else if (answer instanceof Error) reason = `Gmail answered: ${answer.message}`;
     else if (answer && (answer.labelIds ?? []).some((label) => IGNORED_LABELS.has(label))) reason = 'in Trash or Spam in Gmail';
     addExample(report.extra, { gmailId: id, reason });
   }
@@ -132,6 +145,18 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
   // 5. Mismatched: stored matches that differ from what the index says now.
   const rematch = rematchStored(db, input.index, { accountId: account.id, dryRun: true, keepExamples: limit });
   report.mismatched = { count: rematch.changed, examples: rematch.differences };
+
+  if (input.fix) {
+    const context: PageContext = { db, accountId: account.id, accountEmail: account.email, client, store: input.store, index: input.index, capture: input.capture, counts: emptyCounts() };
+    const page = 100;
+    for (let start = 0; start < fixable.missing.length; start += page) await storeNewMessages(context, fixable.missing.slice(start, start + page));
+    let markedDeleted = 0;
+    db.transaction(() => {
+      markedDeleted = input.store.markDeleted(account.id, fixable.gone);
+    })();
+    const relinked = report.mismatched.count > 0 ? rematchStored(db, input.index, { accountId: account.id }).changed : 0;
+    report.fixed = { stored: context.counts.stored, markedDeleted, relinked };
+  }
 
   const stats = client.stats();
   report.apiCalls = stats.calls;

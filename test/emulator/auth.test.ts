@@ -75,10 +75,10 @@ describe('service-account JWT (domain-wide delegation)', () => {
     const none = await fetch(`${emu.rootUrl}gmail/v1/users/me/profile`);
     expect(none.status).toBe(401);
     expect(none.headers.get('content-type')).toBe('application/json; charset=UTF-8');
-    expect((await none.json()).error.errors[0].reason).toBe('required');
+    expect(((await none.json()) as any).error.errors[0].reason).toBe('required');
     const bad = await fetch(`${emu.rootUrl}gmail/v1/users/me/profile`, { headers: { Authorization: 'Bearer ya29.nope' } });
     expect(bad.status).toBe(401);
-    const body = await bad.json();
+    const body = (await bad.json()) as any;
     expect(body.error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' });
     expect(body.error.errors[0]).toMatchObject({ reason: 'authError', message: 'Invalid Credentials' });
   });
@@ -97,6 +97,14 @@ describe('service-account JWT (domain-wide delegation)', () => {
     const id = emu.messageIds(alice)[0] as string;
     expect((await failure(client.users.messages.get({ userId: 'me', id, format: 'raw' }))).status).toBe(403);
     expect((await client.users.messages.get({ userId: 'me', id, format: 'metadata' })).data.id).toBe(id);
+  });
+
+  it('token endpoint faults: a 503 is retried by google-auth-library and spent after one answer', async () => {
+    emu.injectFault({ method: 'token', kind: '503', times: 1 });
+    expect((await gmailFor(emu, alice).users.getProfile({ userId: 'me' })).data.emailAddress).toBe(alice);
+    const direct = await fetch(emu.tokenUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'nonsense' }) });
+    expect(direct.status).toBe(400); // the 503 was spent on the first attempt
+    expect(((await direct.json()) as any).error).toBe('unsupported_grant_type');
   });
 
   it('expired tokens are refused (lifetime on the real clock)', async () => {

@@ -31,7 +31,7 @@ describe('quota', () => {
     expect(c.units).toBe(18);
     expect(c.byMethod).toEqual({ getProfile: { calls: 1, units: 1 }, 'history.list': { calls: 1, units: 2 }, 'messages.get': { calls: 3, units: 10 }, 'messages.list': { calls: 1, units: 5 } });
     expect(c.refused).toBe(1);
-    const viaHttp = await (await fetch(`${emu.rootUrl}emulator/counters`)).json();
+    const viaHttp = (await (await fetch(`${emu.rootUrl}emulator/counters`)).json()) as any;
     expect(viaHttp.users[USER].units).toBe(18);
     expect(viaHttp.units).toBe(23);
     emu.resetCounters();
@@ -54,7 +54,7 @@ describe('quota', () => {
   });
 
   it('a per-user concurrency cap answers 429 "Too many concurrent requests for user"', async () => {
-    emu = await startEmulator({ mailboxes: { [USER]: mailbox() }, quotaUnitsPerSec: 0, maxConcurrentPerUser: 2, latencyMs: 150 });
+    emu = await startEmulator({ mailboxes: { [USER]: mailbox() }, quotaUnitsPerSec: 0, maxConcurrentPerUser: 2, latencyMs: 500 });
     const client = gmailFor(emu, USER, { retry: false });
     await client.users.getProfile({ userId: 'me' }); // token fetched once, before the burst
     const results = await Promise.allSettled(emu.messageIds(USER).slice(0, 6).map((id) => client.users.messages.get({ userId: 'me', id, format: 'minimal' })));

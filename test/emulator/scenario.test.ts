@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateScenario, SCENARIOS, type Scenario } from '../../src/emulator/index.js';
+import { computeMeta, StoredMessage } from '../../src/emulator/message-store.js';
 
 const RANGE = { start: new Date(Date.UTC(2025, 10, 1)), end: new Date(Date.UTC(2026, 10, 1)) };
 const small = generateScenario({ ...SCENARIOS.small, ...RANGE });
@@ -143,6 +144,19 @@ describe('generateScenario', () => {
       expect(header(m.raw, 'Precedence')).toBe('bulk');
     }
     expect(letters.some(({ m }) => domains.has(addressesIn(header(m.raw, 'From'))[0]!.split('@')[1]!))).toBe(true);
+  });
+
+  it('search facts taken from the records agree with the built messages (so searches need no bytes)', () => {
+    const pick = (meta: ReturnType<typeof computeMeta>) => ({
+      subject: meta.subject, from: meta.from, to: meta.to, cc: meta.cc, deliveredTo: meta.deliveredTo,
+      rfcMessageId: meta.rfcMessageId, listId: meta.listId, hasAttachment: meta.hasAttachment, filenames: meta.filenames,
+    });
+    const entries = all(small);
+    for (const { m } of entries) {
+      const fromHints = new StoredMessage('1', '1', m.internalDate, m.labelIds, 1, m).meta;
+      expect(pick(fromHints)).toEqual(pick(computeMeta(m.raw)));
+    }
+    expect(entries.length).toBeGreaterThanOrEqual(300);
   });
 
   it('medium preset: 5 partners, 50 investors, about 5,000 messages in all', () => {

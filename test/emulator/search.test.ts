@@ -129,7 +129,7 @@ describe('search q on generated mail', () => {
     expect(await search('has:attachment')).toEqual(expected((r) => r.hasAttachment));
     expect(await search('list:perspectives')).toEqual(expected((r) => r.listId.toLowerCase().includes('perspectives')));
     expect(await search('in:anywhere', false)).toEqual(expected(() => true, true));
-    const target = rows.find((r) => r.messageId)!;
+    const target = rows.find((r) => r.messageId && visible(r))!;
     expect(await search(`rfc822msgid:${target.messageId}`)).toEqual([target.id]);
     expect(await search(`rfc822msgid:${target.messageId.slice(1, -1)}`)).toEqual([target.id]);
     expect(await search('subject:"LP letter"')).toEqual(expected((r) => r.subject.toLowerCase().includes('lp letter')));

@@ -96,9 +96,13 @@ describe('npm run demo', () => {
   it('captures at least one conversation that spans two partners\u2019 mailboxes', async () => {
     const result = await runCli(['--json', 'threads', '--db', join(dir, 'crm.db'), '--limit', '500']);
     expect(result.code).toBe(0);
-    const threads = JSON.parse(result.stdout) as Array<{ id: number; partners: Array<{ address: string }>; investors: unknown[] }>;
+    const threads = JSON.parse(result.stdout) as Array<{ id: number; subject: string; bulk: boolean; partners: Array<{ address: string }>; investors: unknown[] }>;
     expect(threads.length).toBeGreaterThan(10);
     expect(threads.some((thread) => thread.partners.length >= 2)).toBe(true);
+    // The data-room letter of the demo went from one partner to an investor with another partner in CC.
+    expect(threads.find((thread) => thread.subject === 'Fund III data room access')?.partners).toHaveLength(2);
+    // The investor's newsletter is captured, and marked as bulk.
+    expect(threads.find((thread) => /Insights: private markets/.test(thread.subject))?.bulk).toBe(true);
     expect(threads.every((thread) => thread.investors.length > 0)).toBe(true);
   });
 

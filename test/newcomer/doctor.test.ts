@@ -131,6 +131,17 @@ describe('crm-mail doctor', () => {
     expect(contract.fix).toContain('ALTER TABLE fundraising_state ADD COLUMN updated_by INTEGER REFERENCES users(id)');
   });
 
+  it('warns about rows written with foreign keys off', async () => {
+    const path = join(root, 'orphans.db');
+    const db = await makeCrmDb(path);
+    db.pragma('foreign_keys = OFF');
+    db.prepare("INSERT INTO emails (account_id, gmail_id, message_key, internal_date_ms) VALUES (99, 'x', 'k', 0)").run();
+    db.close();
+    const result = await runCli(['doctor', '--db', path], { env: env() });
+    expect(result.code).toBe(0);
+    expect(lineOf(result, 'foreign-keys')).toMatch(/^WARN\s+foreign-keys\s+on, but rows point at missing parents \(emails 1\).*PRAGMA foreign_key_check/);
+  });
+
   it('fails the database line for a file that does not exist, and creates nothing', async () => {
     const path = join(root, 'nowhere', 'crm.db');
     const result = await runCli(['doctor', '--db', path], { env: env() });
@@ -212,6 +223,14 @@ describe('doctor building blocks', () => {
     expect(findSyncLine('@hourly crm-mail sync --no-propose')).toEqual({ lineNumber: 1, schedule: '@hourly' });
     expect(findSyncLine('*/15 * * * * crm-mail status')).toBeUndefined();
     expect(checkCron({ available: true, text: '' }, 15).level).toBe('WARN');
+    expect(checkCron({ available: true, text: '*/15 * * * * crm-mail sync' }, 15).level).toBe('OK');
+    const late = checkCron({ available: true, text: '*/30 * * * * crm-mail sync' }, 15);
+    expect(late.level).toBe('WARN');
+    expect(late.message).toContain('every 30 minutes');
+    expect(late.fix).toContain('CRM_GMAIL_SYNC_INTERVAL_MIN=30');
+    expect(checkCron({ available: true, text: '0,20,40 * * * * crm-mail sync' }, 15).level).toBe('WARN');
+    expect(checkCron({ available: true, text: '0,20,40 * * * * crm-mail sync' }, 20).level).toBe('OK');
+    expect(checkCron({ available: true, text: '*/5 9-18 * * 1-5 crm-mail sync' }, 15).level).toBe('OK');
   });
 
   it('quotes paths in the commands it suggests', async () => {

@@ -151,7 +151,8 @@ describe('crm-mail thread <id>', () => {
     expect(result.code).toBe(0);
     expectInert(result.stdout);
     const out = result.stdout;
-    expect(out).toContain('Thread 1: Q4 capital call notice2J');
+    // The whole CSI sequence (C1 form included) goes, not just its introducer: no '2J' left behind.
+    expect(out).toContain('Thread 1: Q4 capital call notice\n');
     expect(out).toContain('Please find the notice attached.click');
     expect(out.indexOf('Please find the notice')).toBeLessThan(out.indexOf('we will wire on Friday'));
     // One logical message in two mailboxes is shown once, naming both.

@@ -143,4 +143,41 @@ describe('sync, status, messages, rematch', () => {
     const skipped = await runCli(['sync', '--no-propose'], { env });
     expect(skipped.stdout).not.toContain('propose:');
   });
+
+  it('verify reports missing, extra and mismatched mail with examples, and exits 1', async () => {
+    const partner = firm.scenario.partners[2]!.email.toLowerCase();
+    const db = firm.open();
+    const rows = db
+      .prepare('SELECT e.id, e.gmail_id FROM emails e JOIN email_accounts a ON a.id = e.account_id WHERE a.email = ? AND e.deleted_at IS NULL ORDER BY e.id LIMIT 3')
+      .all(partner) as Array<{ id: number; gmail_id: string }>;
+    const [lost, gone, relinked] = rows;
+    db.prepare('DELETE FROM emails WHERE id = ?').run(lost!.id);
+    const other = db.prepare('SELECT id FROM investors WHERE id NOT IN (SELECT investor_id FROM email_investor_matches WHERE email_id = ?) LIMIT 1').get(relinked!.id) as { id: number };
+    db.prepare('UPDATE email_investor_matches SET investor_id = ? WHERE rowid = (SELECT rowid FROM email_investor_matches WHERE email_id = ? LIMIT 1)').run(other.id, relinked!.id);
+    db.close();
+    firm.emu.deleteMessage(partner, gone!.gmail_id);
+
+    const result = await runCli(['--json', 'verify', '--account', partner], { env: firm.env });
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      accounts: Array<{ missing: { count: number; examples: Array<{ gmailId: string }> }; extra: { count: number; examples: Array<{ gmailId: string; reason: string }> }; mismatched: { count: number; examples: Array<{ gmailId: string }> } }>;
+    };
+    expect(report.ok).toBe(false);
+    const [account] = report.accounts;
+    expect(account!.missing).toMatchObject({ count: 1, examples: [{ gmailId: lost!.gmail_id }] });
+    expect(account!.extra).toMatchObject({ count: 1, examples: [{ gmailId: gone!.gmail_id, reason: 'deleted in Gmail, not yet marked deleted here' }] });
+    expect(account!.mismatched).toMatchObject({ count: 1, examples: [{ gmailId: relinked!.gmail_id }] });
+    const human = await runCli(['verify', '--account', partner], { env: firm.env });
+    expect(human.stdout).toContain(`${partner}: DIFFERENCES: `);
+    expect(human.stdout).toContain(`  missing ${lost!.gmail_id}: in Gmail, matches an investor, not stored`);
+
+    // --fix repairs all three (and still exits 1: it found something); afterwards verify is clean.
+    const fixed = await runCli(['--json', 'verify', '--account', partner, '--fix'], { env: firm.env });
+    expect(fixed.code).toBe(1);
+    expect((JSON.parse(fixed.stdout) as { accounts: Array<{ fixed: unknown }> }).accounts[0]!.fixed).toEqual({ stored: 1, markedDeleted: 1, relinked: 1 });
+    const again = await runCli(['--json', 'verify', '--account', partner], { env: firm.env });
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true });
+    expect(again.code).toBe(0);
+  });
 });

@@ -72,6 +72,8 @@ describe('account health', () => {
     expect(judgeHealth({ ...base, status: 'paused', consecutiveFailures: 3 }, now, 15)).toMatchObject({ health: 'paused', alert: false });
     expect(judgeHealth({ ...base, createdAt: '2026-11-29T10:50:00.000Z' }, now, 15)).toMatchObject({ health: 'pending', alert: false });
     expect(judgeHealth(base, now, 15)).toMatchObject({ health: 'stale', alert: true });
+    // A long first backfill that is still running is progress, not staleness.
+    expect(judgeHealth(base, now, 15, { running: true })).toMatchObject({ health: 'syncing', alert: false });
   });
 });
 

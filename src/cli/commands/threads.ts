@@ -166,7 +166,7 @@ async function renderThreadsTable(threads: ThreadSummary[]): Promise<string> {
     table.push([
       thread.id,
       cut(listLabel(thread.investors.map((investor) => inertLine(investor.name)), 2), investorWidth),
-      cut(inertLine(thread.subject).trim() || '(no subject)', subjectWidth),
+      cut(`${thread.bulk ? '(bulk) ' : ''}${inertLine(thread.subject).trim() || '(no subject)'}`, subjectWidth),
       cut(listLabel(thread.participants.map(personLabel), 2), participantsWidth),
       cut(listLabel(thread.partners.map(personLabel), 3), partnersWidth),
       thread.messages,
@@ -220,6 +220,7 @@ function threadSummaryJson(thread: ThreadSummary): Record<string, unknown> {
     participants: thread.participants.map(personJson),
     partners: thread.partners.map(personJson),
     messages: thread.messages,
+    bulk: thread.bulk,
     firstActivity: new Date(thread.firstMessageMs).toISOString(),
     lastActivity: new Date(thread.lastMessageMs).toISOString(),
   };

@@ -15,12 +15,16 @@ function summary(report: VerifyReport): string {
   return (
     `${report.account}: ${verdict}: Gmail lists ${report.listed} investor messages, ${report.stored} stored; ` +
     `missing ${report.missing.count}, extra ${report.extra.count}, mismatched investors ${report.mismatched.count} ` +
-    `(${report.apiCalls} calls, ${report.apiUnits} units)`
+    `(${report.apiCalls} calls, ${report.apiUnits} units)` +
+    (report.backfillComplete ? '' : '; its backfill is not finished yet, so missing mail is expected until it is')
   );
 }
 
 function details(report: VerifyReport): string[] {
   const lines: string[] = [];
+  if (report.fixed) {
+    lines.push(`  fixed: stored ${report.fixed.stored} missing, marked ${report.fixed.markedDeleted} deleted, relinked ${report.fixed.relinked}`);
+  }
   for (const example of report.missing.examples) {
     lines.push(`  missing ${example.gmailId}: ${example.reason}${example.subject ? ` -- "${inertLine(example.subject).slice(0, 80)}"` : ''}${example.from ? ` from ${inertLine(example.from).slice(0, 60)}` : ''}`);
   }
@@ -38,12 +42,14 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .description('prove completeness: compare the investor mail Gmail holds with what is stored (exit 1 on any difference)')
     .option('--account <email>', 'only this mailbox')
     .option('--examples <n>', 'examples shown per kind of difference', '10')
+    .option('--fix', 'repair what it finds: fetch and store missing mail, mark mail deleted in Gmail, rematch mismatches')
     .addHelpText(
       'after',
       `
 Examples:
   $ crm-mail verify
   $ crm-mail verify --account jane@northwind.vc --json
+  $ crm-mail verify --fix            # and repair what it finds (still exits 1 when it found something)
 
 For each account: missing (in Gmail, matching an investor, not stored), extra (stored, gone from
 Gmail or no longer found by the searches) and mismatched investors (stored links that differ from the
@@ -51,7 +57,7 @@ current index; fix with crm-mail rematch). Costs one search pass plus a metadata
 Waits up to 10 minutes for a running sync to finish, so it never compares against a half-done page.
 Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
     )
-    .action(async (options: { account?: string; examples: string }) => {
+    .action(async (options: { account?: string; examples: string; fix?: boolean }) => {
       ctx.requireGmail('verify');
       requireGmailSettings(ctx.config);
       const db = ctx.db();
@@ -75,11 +81,11 @@ Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
         for (const account of accounts) {
           try {
             reports.push(
-              await verifyAccount({ db, account, client: clients.open(account), store: mailStore(db), index, capture: ctx.config.capture, pageSize: ctx.config.backfillPageSize, examples }),
+              await verifyAccount({ db, account, client: clients.open(account), store: mailStore(db), index, capture: ctx.config.capture, pageSize: ctx.config.backfillPageSize, examples, fix: options.fix }),
             );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
-            reports.push({ account: account.email, ok: false, listed: 0, stored: 0, missing: { count: 0, examples: [] }, extra: { count: 0, examples: [] }, mismatched: { count: 0, examples: [] }, apiCalls: 0, apiUnits: 0, error: message });
+            reports.push({ account: account.email, ok: false, listed: 0, stored: 0, missing: { count: 0, examples: [] }, extra: { count: 0, examples: [] }, mismatched: { count: 0, examples: [] }, apiCalls: 0, apiUnits: 0, backfillComplete: account.backfillCompletedAt !== null, error: message });
           }
         }
         return reports;

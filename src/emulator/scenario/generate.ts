@@ -8,6 +8,7 @@
  * `messages` is the target number of messages per partner mailbox (copies included).
  */
 import { Random, seedFrom } from '../random.js';
+import type { SearchHints } from '../message-store.js';
 import { buildMessage, formatAddress, formatDate, pdfLike, textToHtml, encodeWord, type Attachment822 } from './rfc822.js';
 import {
   CITIES, COMPANIES, EVENTS, FIRST_NAMES, INDUSTRY_NEWSLETTERS, INSTITUTION_KINDS, INSTITUTION_WORDS, LAST_NAMES, NEWSLETTER_TOPICS,
@@ -113,6 +114,10 @@ export class GeneratedMessage {
 
   get raw(): Buffer {
     return this.world.build(this.msg, this.owner);
+  }
+
+  get searchHints(): SearchHints {
+    return this.world.searchHints(this.msg, this.owner);
   }
 
   get threadHints(): { messageId: string; parents: string[] } {
@@ -231,6 +236,30 @@ class World {
       this.attachmentCache.set(cacheKey, content);
     }
     return { filename: spec.name(ctx), mimeType: spec.mimeType, content };
+  }
+
+  /** The header facts search needs, without building the message. */
+  searchHints(msg: MsgRec, owner: number): SearchHints {
+    const thread = msg.thread;
+    const plot = thread.plot;
+    const step = plot.steps[msg.index] ?? plot.steps[0];
+    const ctx = this.context(thread, (thread.messages[0] as MsgRec).date);
+    const plain = (i: number): string => {
+      const p = this.person(i);
+      return p.name ? `"${p.name.replace(/"/g, '')}" <${p.email}>` : p.email;
+    };
+    const list = plot.kind === 'newsletter' ? this.newsletterOf.get(msg.from) : undefined;
+    const from = this.person(msg.from);
+    return {
+      subject: (msg.index > 0 ? 'Re: ' : '') + plot.subject(ctx),
+      from: plain(msg.from),
+      to: msg.to.map(plain).join(', '),
+      cc: msg.cc.map(plain).join(', '),
+      deliveredTo: owner !== msg.from ? this.person(owner).email : '',
+      messageId: msg.truth.messageId.slice(1, -1),
+      listId: plot.kind === 'newsletter' ? `${list?.name ?? from.name} <${list?.list ?? from.email.split('@')[1]}>` : '',
+      filenames: step?.attach ? [ATTACHMENTS[step.attach].name(ctx)] : [],
+    };
   }
 
   build(msg: MsgRec, owner: number): Buffer {
