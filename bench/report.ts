@@ -10,7 +10,10 @@ import type { Results } from './run.js';
 
 export type Verdict = 'met' | 'missed' | 'not measured';
 
+export type TargetId = 'fetch-rate' | 'units-vs-naive' | 'local-ceiling' | 'noop-calls' | 'noop-wall' | 'rss-peak' | 'rss-flat' | 'rematch' | 'help';
+
 export interface TargetVerdict {
+  id: TargetId;
   target: string;
   measured: string;
   verdict: Verdict;
@@ -29,85 +32,95 @@ export function targetsOf(results: Results): TargetVerdict[] {
   verdicts.push(
     quota
       ? {
+          id: 'fetch-rate',
           target: 'backfill at >= 90% of the quota ceiling (50 messages.get/s per user) for the messages it must fetch',
           measured: `lowest account ${pct(quota.firm.lowestShareOfGetCeiling)}, median account ${pct(quota.firm.medianShareOfGetCeiling)} (CRM_GMAIL_RATE_UNITS_SEC=${quota.clientRateUnitsPerSec})` +
             (results.defaultRate ? `; at the default 150: lowest ${pct(results.defaultRate.firm.lowestShareOfGetCeiling)} (at most 60% by that setting)` : ''),
           verdict: quota.firm.lowestShareOfGetCeiling >= 0.9 ? 'met' : 'missed',
           note: quick,
         }
-      : { target: 'backfill at >= 90% of the quota ceiling', measured: '-', verdict: 'not measured' },
+      : { id: 'fetch-rate', target: 'backfill at >= 90% of the quota ceiling', measured: '-', verdict: 'not measured' },
   );
   verdicts.push(
     quota?.versusNaive
       ? {
+          id: 'units-vs-naive',
           target: '>= 10x fewer quota units than the naive baseline on this firm',
           measured: `${formatNumber(quota.versusNaive.timesFewerUnits, 1)}x fewer (${quota.versusNaive.crmUnits.toLocaleString('en-US')} vs ${quota.versusNaive.naiveUnits.toLocaleString('en-US')} units)`,
           verdict: quota.versusNaive.timesFewerUnits >= 10 ? 'met' : 'missed',
           note: quick,
         }
-      : { target: '>= 10x fewer quota units than the naive baseline', measured: '-', verdict: 'not measured' },
+      : { id: 'units-vs-naive', target: '>= 10x fewer quota units than the naive baseline', measured: '-', verdict: 'not measured' },
   );
   const local = results.local;
   verdicts.push(
     local
       ? {
+          id: 'local-ceiling',
           target: 'local ceiling >= 2,000 messages per second (parsed, matched and stored)',
-          measured: `${formatSummary(local.storedPerSec, ' stored/s', 0)} over the whole sync process`,
+          measured: `${formatSummary(local.storedPerSec, ' stored/s', 0)} over the account's run (${formatSummary(local.storedPerProcessSec, '/s', 0)} over the whole process)`,
           verdict: local.storedPerSec.median >= 2000 ? 'met' : 'missed',
           note: quick,
         }
-      : { target: 'local ceiling >= 2,000 messages per second', measured: '-', verdict: 'not measured' },
+      : { id: 'local-ceiling', target: 'local ceiling >= 2,000 messages per second', measured: '-', verdict: 'not measured' },
   );
   const noop = results.noop;
   if (noop) {
     verdicts.push({
+      id: 'noop-calls',
       target: 'no-op incremental: <= 2 API calls per account',
       measured: `${formatSummary(noop.apiCallsPerAccount)} calls per account (${noop.accounts} accounts)`,
       verdict: noop.apiCallsPerAccount.max <= 2 ? 'met' : 'missed',
     });
     verdicts.push({
+      id: 'noop-wall',
       target: 'no-op incremental: whole crm-mail sync process under 1.5 s',
       measured: ms(noop.wallMs),
       verdict: noop.wallMs.median < 1500 ? 'met' : 'missed',
     });
   } else {
-    verdicts.push({ target: 'no-op incremental: <= 2 calls per account, under 1.5 s', measured: '-', verdict: 'not measured' });
+    verdicts.push({ id: 'noop-calls', target: 'no-op incremental: <= 2 API calls per account', measured: '-', verdict: 'not measured' });
+    verdicts.push({ id: 'noop-wall', target: 'no-op incremental: whole process under 1.5 s', measured: '-', verdict: 'not measured' });
   }
   const memory = results.memory;
   if (memory) {
     const biggest = memory.points[memory.points.length - 1]!;
     const smallest = memory.points[0]!;
     verdicts.push({
+      id: 'rss-peak',
       target: `peak RSS under 250 MB (${biggest.mailboxMessages.toLocaleString('en-US')}-message backfill)`,
       measured: formatSummary(biggest.peakRssMb, ' MB', 1),
       verdict: biggest.peakRssMb.max < 250 ? 'met' : 'missed',
       note: quick,
     });
     verdicts.push({
+      id: 'rss-flat',
       target: `peak RSS flat from ${smallest.mailboxMessages.toLocaleString('en-US')} to ${biggest.mailboxMessages.toLocaleString('en-US')} messages (read here as: grows by 10% or less)`,
       measured: `${formatNumber(smallest.peakRssMb.median, 1)} MB -> ${formatNumber(biggest.peakRssMb.median, 1)} MB (x${formatNumber(memory.growth, 2)})`,
       verdict: memory.growth <= 1.1 ? 'met' : 'missed',
       note: quick,
     });
   } else {
-    verdicts.push({ target: 'peak RSS under 250 MB and flat', measured: '-', verdict: 'not measured' });
+    verdicts.push({ id: 'rss-peak', target: 'peak RSS under 250 MB', measured: '-', verdict: 'not measured' });
+    verdicts.push({ id: 'rss-flat', target: 'peak RSS flat from 10k to 100k messages', measured: '-', verdict: 'not measured' });
   }
   const rematch = results.rematch;
   verdicts.push(
     rematch
       ? {
+          id: 'rematch',
           target: `rematch of ${rematch.storedMessages.toLocaleString('en-US')} messages under 5 s (whole process)`,
           measured: ms(rematch.wallMs),
           verdict: rematch.wallMs.median < 5000 ? 'met' : 'missed',
           note: rematch.storedMessages < 100_000 ? quick : undefined,
         }
-      : { target: 'rematch of 100,000 messages under 5 s', measured: '-', verdict: 'not measured' },
+      : { id: 'rematch', target: 'rematch of 100,000 messages under 5 s', measured: '-', verdict: 'not measured' },
   );
   const startup = results.startup;
   verdicts.push(
     startup
-      ? { target: 'crm-mail --help under 300 ms', measured: ms(startup.help), verdict: startup.help.median < 300 ? 'met' : 'missed' }
-      : { target: 'crm-mail --help under 300 ms', measured: '-', verdict: 'not measured' },
+      ? { id: 'help', target: 'crm-mail --help under 300 ms', measured: ms(startup.help), verdict: startup.help.median < 300 ? 'met' : 'missed' }
+      : { id: 'help', target: 'crm-mail --help under 300 ms', measured: '-', verdict: 'not measured' },
   );
   return verdicts;
 }
@@ -201,9 +214,10 @@ export function renderReport(results: Results): string {
   if (results.local) {
     const local = results.local;
     table.push(header(`2. Local ceiling: the firm's first mailbox (${local.account}, ${local.mailboxMessages.toLocaleString('en-US')} messages), quota off, crm-mail's limiter at 100,000 units/s, ${local.repetitions} run(s)`, 2));
-    table.push(['whole sync process', formatSummary(local.processWallSeconds, ' s')]);
-    table.push([`messages stored (parsed, matched, written) per second; ${local.storedPerRun.toLocaleString('en-US')} per run`, formatSummary(local.storedPerSec, '/s', 0)]);
-    table.push([`headers fetched, parsed and matched per second; ${local.fetchedMetadataPerRun.toLocaleString('en-US')} per run`, formatSummary(local.metadataPerSec, '/s', 0)]);
+    table.push(['whole sync process; the account\'s own run (as crm-mail reports it)', `${formatSummary(local.processWallSeconds, ' s')}; ${formatSummary(local.accountRunSeconds, ' s')}`]);
+    table.push([`messages stored (fetched, parsed, matched, written) per second of the account's run; ${local.storedPerRun.toLocaleString('en-US')} per run`, formatSummary(local.storedPerSec, '/s', 0)]);
+    table.push(['the same per second of the whole process (startup, index build included)', formatSummary(local.storedPerProcessSec, '/s', 0)]);
+    table.push([`headers fetched, parsed and matched per second of the account's run; ${local.fetchedMetadataPerRun.toLocaleString('en-US')} per run`, formatSummary(local.metadataPerSec, '/s', 0)]);
     if (local.profile) {
       const p = local.profile;
       table.push(header(`Where the time goes (node --cpu-prof of one more run, ${formatNumber(p.wallSeconds, 1)} s; crm-mail's process only)`, 2));

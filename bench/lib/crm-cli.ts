@@ -63,7 +63,7 @@ export function runCrmMail(args: string[], options: CliRunOptions): Promise<CliR
     ...options.env,
     ...extraEnv,
   };
-  if (nodeOptions.length > 0) env.NODE_OPTIONS = nodeOptions.join(' ');
+  if (nodeOptions.length > 0) env.NODE_OPTIONS = [options.env.NODE_OPTIONS, ...nodeOptions].filter(Boolean).join(' ');
 
   return new Promise((resolve, reject) => {
     const started = performance.now();

@@ -252,7 +252,9 @@ export class EmulatorServer {
       req.socket.destroy();
       return;
     }
-    res.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(Buffer.byteLength(answer.body)) });
+    // Encoded once: the length and the bytes written come from the same buffer.
+    const payload = Buffer.from(answer.body, 'utf8');
+    res.writeHead(answer.status, { ...answer.headers, 'Content-Length': String(payload.length) });
     if (answer.release) {
       const release = answer.release;
       let done = false;
@@ -265,7 +267,7 @@ export class EmulatorServer {
       res.on('finish', once);
       res.on('close', once);
     }
-    res.end(answer.body);
+    res.end(payload);
   }
 
   /** One Gmail API call (a direct request or a batch part). */

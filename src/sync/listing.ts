@@ -31,11 +31,14 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
   const estimates = new Map<number, number>();
   let listed = 0;
   let restartedQuery = -1;
+  let storing = false;
   const commit = async (ids: string[], next: ListingCheckpoint): Promise<void> => {
+    storing = true;
     await storeNewMessages(context, ids, () => {
       if (options.persist) setBackfillCheckpoint(context.db, context.accountId, serializeCheckpoint(next));
       options.inTransaction?.();
     });
+    storing = false;
     state = next;
     options.onPage?.({ listed, estimate: sumEstimates(estimates, state), query: Math.min(state.queryIndex + 1, state.queries.length), queries: state.queries.length });
   };
@@ -57,7 +60,7 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
     } catch (error) {
       // A page token saved by an earlier process that Gmail no longer accepts: list that search again
       // from its start. Stored ids are skipped, so this costs listing calls only.
-      if (error instanceof PermanentError && state.pageToken !== null && restartedQuery !== queryIndex) {
+      if (!storing && error instanceof PermanentError && state.pageToken !== null && restartedQuery !== queryIndex) {
         restartedQuery = queryIndex;
         state = { ...state, pageToken: null };
         continue;

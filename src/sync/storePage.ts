@@ -27,7 +27,9 @@ export interface PageContext {
  */
 export const IGNORED_LABELS = new Set(['SPAM', 'TRASH', 'DRAFT', 'CHAT']);
 
+/** Excluded mail (spouse, doctor, lawyers) is never kept, whatever the capture mode. */
 function isKept(match: MatchOutcome, capture: 'matched' | 'all'): boolean {
+  if (match.excluded) return false;
   if (capture === 'all') return true;
   return match.investors.length > 0;
 }

@@ -42,6 +42,9 @@ describe('crm-mail emulator', () => {
     expect(statSync(ready.serviceAccountKeyFile).mode & 0o777).toBe(0o600);
     const profile = await gmailFor(asEmu(ready), ready.users[0]).users.getProfile({ userId: 'me' });
     expect(profile.data.messagesTotal).toBeGreaterThanOrEqual(100);
+    const busy = await runCli(['emulator', '--scenario', 'small', '--port', new URL(ready.rootUrl).port]);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain('already in use');
     const { code, more } = await stop('SIGTERM');
     expect(code).toBe(0);
     expect(more).toEqual([]);

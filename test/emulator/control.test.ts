@@ -53,4 +53,13 @@ describe('/emulator control endpoints (for an emulator started from the CLI)', (
     expect((await control('faults', { method: 'POST', body: JSON.stringify({ kind: 'nonsense' }) })).status).toBe(400);
     expect(((await (await control('users')).json()) as { users: string[] }).users).toEqual([USER]);
   });
+
+  it('addMailbox adds a delegated user at run time; a duplicate is refused', async () => {
+    emu.addMailbox('late@northwind.vc', [{ raw: eml({ From: 'x@y.z', To: 'late@northwind.vc', Subject: 'hi' }, 'x'), internalDate: Date.UTC(2026, 2, 1) }]);
+    expect(emu.users).toEqual([USER, 'late@northwind.vc']);
+    const profile = (await gmailFor(emu, 'late@northwind.vc').users.getProfile({ userId: 'me' })).data;
+    expect(profile).toMatchObject({ emailAddress: 'late@northwind.vc', messagesTotal: 1, threadsTotal: 1 });
+    expect(() => emu.addMailbox('late@northwind.vc')).toThrow(/already exists/);
+    expect(() => emu.addMessage('ghost@northwind.vc', Buffer.from('x'))).toThrow(/no mailbox/);
+  });
 });

@@ -109,6 +109,17 @@ describe('search q on generated mail', () => {
     expect(await search(`(from:${d1} OR from:${d2}) -in:inbox`)).toEqual(expected((r) => r.from.some((a) => inDomain(a, d1!) || inDomain(a, d2!)) && !r.labels.includes('INBOX')));
   });
 
+  it('a long OR-list of addresses and domains (as a sync sends) equals the union of its terms', async () => {
+    const terms = scenario.investors.flatMap((i) => (i.domains.length > 0 ? i.domains : i.contacts)).slice(0, 12);
+    const union = new Set<string>();
+    for (const t of terms) for (const field of ['from', 'to', 'cc']) for (const id of await search(`${field}:${t}`)) union.add(id);
+    const q = terms.map((t) => `from:${t} OR to:${t} OR cc:${t}`).join(' OR ');
+    const combined = await search(q);
+    expect(combined).toEqual([...union].sort());
+    expect(combined.length).toBeGreaterThan(0);
+    expect(await search(`(${q}) -in:inbox`)).toEqual(expected((r) => combined.includes(r.id) && !r.labels.includes('INBOX')));
+  });
+
   it('after/before with dates (midnight Los Angeles) and epoch seconds; newer_than/older_than', async () => {
     const from = Date.UTC(2026, 5, 1, 7); // 2026/06/01 00:00 PDT
     const to = Date.UTC(2026, 7, 1, 7);

@@ -57,4 +57,41 @@ describe('backfill completeness', () => {
     expect(retries.n).toBeGreaterThan(20);
     compare(firm);
   }, 600_000);
+
+  it('with CRM_GMAIL_CAPTURE=all keeps every message of the mailbox except excluded mail', async () => {
+    const firm = await startFirm(dir, { scenario: { ...SCENARIOS.small, seed: 23, partners: 2 }, name: 'all' });
+    firms.push(firm);
+    const excluded = firm.scenario.investors.find((investor) => investor.domains.length > 0)!.domains[0]!;
+    const env = { ...firm.env, CRM_GMAIL_CAPTURE: 'all', CRM_GMAIL_EXCLUDE: excluded };
+    expect((await runCli(['enroll-all'], { env })).code).toBe(0);
+    const result = await runCli(['sync', '--no-propose'], { env });
+    expect(result.code, result.stderr).toBe(0);
+
+    const involves = (raw: Buffer, domain: string): boolean => {
+      const head = raw.toString('latin1').split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' ');
+      const participants = head.split(/\r?\n/).filter((line) => /^(from|to|cc|bcc|reply-to):/i.test(line)).join(' ').toLowerCase();
+      return participants.includes('@' + domain) || participants.includes('.' + domain);
+    };
+    const db = firm.open();
+    const stored = storedCapture(db);
+    db.close();
+    let excludedSeen = 0;
+    for (const partner of firm.scenario.partners) {
+      const box = firm.scenario.mailboxes[partner.email]!;
+      const expected = new Set<string>();
+      box.forEach((message, index) => {
+        if (message.labelIds.some((label) => ['TRASH', 'SPAM', 'DRAFT', 'CHAT'].includes(label))) return;
+        if (involves(message.raw, excluded)) {
+          excludedSeen += 1;
+          return;
+        }
+        expected.add(firm.scenario.truth[partner.email]![index]!.messageId.replace(/^<|>$/g, ''));
+      });
+      expect(new Set(stored.byAccount.get(partner.email.toLowerCase())?.keys())).toEqual(expected);
+    }
+    expect(excludedSeen).toBeGreaterThan(0);
+    expect(stored.duplicates).toBe(0);
+    const verify = await runCli(['--json', 'verify'], { env });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+  });
 });

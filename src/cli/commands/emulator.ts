@@ -89,17 +89,24 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
         }
       }
       const domain = options.domain ?? (options.mailbox.length > 0 ? Object.keys(mailboxes)[0]?.split('@')[1] : undefined);
-      const emu = await startEmulator({
-        port,
-        domain,
-        scenario,
-        mailboxes,
-        quotaUnitsPerSec: quota,
-        faultRate,
-        historyRetentionDays: retention,
-        maxConcurrentPerUser: concurrency,
-        keyDir: options.keyDir,
-      });
+      let emu;
+      try {
+        emu = await startEmulator({
+          port,
+          domain,
+          scenario,
+          mailboxes,
+          quotaUnitsPerSec: quota,
+          faultRate,
+          historyRetentionDays: retention,
+          maxConcurrentPerUser: concurrency,
+          keyDir: options.keyDir,
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES') throw new UsageError(`--port ${port}: cannot listen on 127.0.0.1:${port} (${code === 'EADDRINUSE' ? 'already in use' : 'not allowed'}); choose another port or 0.`);
+        throw error;
+      }
       if (options.writeScenario && scenario) {
         writeFileSync(options.writeScenario, JSON.stringify({ domain: scenario.domain, partners: scenario.partners, investors: scenario.investors, truth: scenario.truth }) + '\n');
       }

@@ -1,0 +1,88 @@
+/**
+ * Prints a results file of `npm run bench` as the Markdown figures table of docs/performance.md (and
+ * README's performance section), so the published figures are copied from a run, never retyped.
+ *
+ *   npm run build && node dist/bench/markdown.js [bench/results/latest.json]
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './lib/crm-cli.js';
+import { formatNumber, formatSummary, type Summary } from './lib/stats.js';
+import { STAGE_LABELS, type Stage } from './lib/cpu-profile.js';
+import type { Results } from './run.js';
+import type { TargetId } from './report.js';
+
+const pct = (value: number): string => `${formatNumber(value * 100, 1)}%`;
+const range = (summary: Summary, unit: string, digits?: number): string => formatSummary(summary, unit, digits).replace(/\((.*)\)/, '($1)');
+
+export function markdown(results: Results): string {
+  const lines: string[] = [];
+  const m = results.machine;
+  lines.push(`Measured with \`${results.command}\` (${results.mode} mode) on ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB memory, ${m.platform}, Node ${m.node}; load average ${m.loadAverageAtStart.join(' / ')} at start (the cores were shared). Median of the runs, (min-max) when they differ.`);
+  lines.push('');
+  lines.push('| figure | measured | target | verdict |');
+  lines.push('|---|---|---|---|');
+  const verdict = (id: TargetId): string => results.targets?.find((target) => target.id === id)?.verdict ?? '';
+  const q = results.quota;
+  if (q) {
+    const firm = q.firm;
+    lines.push(`| backfill under quota (${results.firm?.description.split(':')[0]}, ${results.firm?.partners} mailboxes, emulator 250 units/s per user, CRM_GMAIL_RATE_UNITS_SEC=${q.clientRateUnitsPerSec}, ${q.accountConcurrency} at once, ${q.repetitions} runs): messages.get rate per account, share of the 50/s ceiling | lowest account ${pct(firm.lowestShareOfGetCeiling)}, median account ${pct(firm.medianShareOfGetCeiling)} | >= 90% | ${verdict('fetch-rate')} |`);
+    for (const account of q.perAccount) {
+      lines.push(
+        `| &nbsp;&nbsp;${account.account} (${account.mailboxMessages.toLocaleString('en-US')} messages; stored ${account.stored.toLocaleString('en-US')}, of which investor mail ${account.storedInvestor.toLocaleString('en-US')} of ${account.investorMessagesInMailbox.toLocaleString('en-US')}) | ` +
+          `${range(account.wallSeconds, ' s', 1)}, ${range(account.apiCalls, ' calls', 0)}, ${range(account.units, ' units', 0)}, ${formatNumber(account.unitsPerStoredMessage.median, 2)} units per stored message, ${formatNumber(account.unitsPerStoredInvestorMessage.median, 2)} per stored investor message, ${formatNumber(account.getsPerSec.median, 1)} get/s = ${pct(account.shareOfGetCeiling.median)} | | |`,
+      );
+    }
+    if (q.versusNaive && q.naive) {
+      const v = q.versusNaive;
+      lines.push(`| quota units, crm-mail vs naive baseline (list all + get every message raw; units exact) | ${v.crmUnits.toLocaleString('en-US')} vs ${v.naiveUnits.toLocaleString('en-US')}: ${formatNumber(v.timesFewerUnits, 1)}x fewer (ratio ${formatNumber(v.unitsRatio, 3)}) | >= 10x fewer | ${verdict('units-vs-naive')} |`);
+      lines.push(`| wall time, crm-mail vs naive (sum over accounts; naive extrapolated from ${q.naive.sampleMessages} raw gets timed at ${formatNumber(q.naive.sampleRawPerSec, 1)}/s) | ${formatNumber(v.crmWallSeconds, 0)} s vs ${formatNumber(v.naiveWallSeconds, 0)} s (ratio ${formatNumber(v.wallRatio, 3)}) | | |`);
+    }
+  }
+  const d = results.defaultRate;
+  if (d) lines.push(`| the same backfill at the default CRM_GMAIL_RATE_UNITS_SEC=150 | lowest account ${pct(d.firm.lowestShareOfGetCeiling)}, median ${pct(d.firm.medianShareOfGetCeiling)} of the 50 get/s ceiling (60% at most by that setting) | | |`);
+  const l = results.local;
+  if (l) {
+    lines.push(`| local ceiling, quota off (${l.account}, ${l.mailboxMessages.toLocaleString('en-US')} messages, ${l.storedPerRun.toLocaleString('en-US')} stored) | ${range(l.storedPerSec, ' stored/s', 0)} over the account's run; ${range(l.storedPerProcessSec, '/s', 0)} over the whole process | >= 2,000/s | ${verdict('local-ceiling')} |`);
+    if (l.profile) {
+      const p = l.profile;
+      const order = (Object.keys(p.ms) as Stage[]).filter((stage) => stage !== 'idle').sort((a, b) => p.ms[b] - p.ms[a]).slice(0, 5);
+      lines.push(`| where the local ceiling's time goes (node --cpu-prof, share of busy CPU time) | ${order.map((stage) => `${STAGE_LABELS[stage]} ${pct(p.shareOfBusy[stage] ?? 0)}`).join('; ')}; idle ${pct(p.ms.idle / p.totalMs)} of samples | | |`);
+    }
+  }
+  const pipe = results.pipeline;
+  if (pipe) lines.push(`| pipeline stages alone, one core (bench/pipeline.ts) | parse+match ${pipe.parseMatchPerSecond.toLocaleString('en-US')}/s (corpus, ${pipe.averageMessageBytes} B average); capture into SQLite ${pipe.capturePerSecond.toLocaleString('en-US')}/s | | |`);
+  const n = results.noop;
+  if (n) {
+    lines.push(`| incremental, no new mail (${n.accounts} accounts, \`crm-mail sync\` with propose): API calls per account | ${formatSummary(n.apiCallsPerAccount)} (${Object.entries(n.byMethod).map(([method, count]) => `${method} ${count}`).join(', ')}), ${formatSummary(n.unitsPerAccount)} units | <= 2 | ${verdict('noop-calls')} |`);
+    lines.push(`| incremental, no new mail: whole process, startup included | ${range(n.wallMs, ' ms', 0)} | < 1.5 s | ${verdict('noop-wall')} |`);
+  }
+  const mem = results.memory;
+  if (mem) {
+    for (const point of mem.points) {
+      lines.push(`| peak RSS, single-account backfill of ${point.mailboxMessages.toLocaleString('en-US')} messages (quota off; ${point.stored.toLocaleString('en-US')} stored) | ${range(point.peakRssMb, ' MB', 1)} | < 250 MB | |`);
+    }
+    lines.push(`| peak RSS growth, ${mem.points[0]!.mailboxMessages.toLocaleString('en-US')} -> ${mem.points[mem.points.length - 1]!.mailboxMessages.toLocaleString('en-US')} messages | x${formatNumber(mem.growth, 2)} | flat | ${verdict('rss-peak')} / ${verdict('rss-flat')} |`);
+  }
+  const r = results.rematch;
+  if (r) lines.push(`| \`crm-mail rematch\` over ${r.storedMessages.toLocaleString('en-US')} stored messages after adding ${r.investorsAdded} investors (whole process; ${r.linksAdded.toLocaleString('en-US')} links added) | ${range(r.wallMs, ' ms', 0)} | < 5 s | ${verdict('rematch')} |`);
+  const s = results.startup;
+  if (s) {
+    lines.push(`| \`crm-mail --help\` (whole process) | ${range(s.help, ' ms', 0)} | < 300 ms | ${verdict('help')} |`);
+    for (const status of s.status) lines.push(`| \`crm-mail status\`, ${status.database} | ${range(status.wallMs, ' ms', 0)} | | |`);
+  }
+  const dr = results.drafting;
+  if (dr) {
+    lines.push(`| drafting, generated tiny model (${Math.round(dr.tiny.modelBytes / 1024)} KB): load; notes/s; tokens in/out per note | ${range(dr.tiny.modelLoadMs, ' ms', 0)}; ${range(dr.tiny.notesPerSec, '/s')}; ${dr.tiny.inputTokensPerNote}/${dr.tiny.outputTokensPerNote} | | |`);
+    lines.push(`| propose: proposals/s, tiny model (20, load included) vs rule drafter (500) | ${range(dr.tiny.llamaProposalsPerSec, '/s')} vs ${range(dr.tiny.ruleProposalsPerSec, '/s', 0)} | | |`);
+    if (dr.custom) lines.push(`| drafting, CRM_MAIL_MODEL ${dr.custom.modelPath}: load; notes/s; tokens in/out | ${range(dr.custom.modelLoadMs, ' ms', 0)}; ${range(dr.custom.notesPerSec, '/s')}; ${dr.custom.inputTokensPerNote}/${dr.custom.outputTokensPerNote} | | |`);
+  }
+  if (results.notMeasured.length > 0) lines.push('', 'Not measured in that run: ' + results.notMeasured.join('; ') + '.');
+  return lines.join('\n') + '\n';
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const path = process.argv[2] ?? join(PROJECT_ROOT, 'bench', 'results', 'latest.json');
+  process.stdout.write(markdown(JSON.parse(readFileSync(path, 'utf8')) as Results));
+}
