@@ -77,7 +77,7 @@ export function accountsToSync(db: Db, email?: string): Account[] {
   if (!account) throw new NotFoundError(`${email} is not enrolled: run \`crm-mail enroll ${email}\` first.`);
   if (account.status === 'paused') throw new UsageError(`${account.email} is paused: run \`crm-mail accounts resume ${account.email}\` to sync it again.`);
   if (account.status === 'needs_consent') {
-    throw new UsageError(`${account.email} needs OAuth consent again: run \`crm-mail enroll ${account.email} --auth oauth\`.`);
+    throw new UsageError(`${account.email} needs OAuth consent again: run \`crm-mail auth oauth ${account.email}\`.`);
   }
   return [account];
 }

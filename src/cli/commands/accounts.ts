@@ -58,7 +58,7 @@ Examples:
   const setStatus = (email: string, status: 'active' | 'paused', verb: string): void => {
     const account = findAccount(ctx, email);
     if (account.status === 'needs_consent' && status === 'active') {
-      throw new UsageError(`${account.email} needs OAuth consent, not a resume: run crm-mail enroll ${account.email} --auth oauth.`);
+      throw new UsageError(`${account.email} needs OAuth consent, not a resume: run crm-mail auth oauth ${account.email}.`);
     }
     const changed = account.status !== status;
     if (changed) setAccountStatus(ctx.db(), account.id, status);
