@@ -170,7 +170,10 @@ function accountTable(title: string, quota: QuotaBackfillResult | Omit<QuotaBack
   if (withNaive && quota.versusNaive) total.push(`${formatNumber(quota.versusNaive.unitsRatio, 3)}x`, `${formatNumber(quota.versusNaive.wallRatio, 3)}x`);
   else if (withNaive) total.push('', '');
   table.push(total);
-  return `${title}\n${table.toString()}\nsync process peak RSS: ${formatSummary(firm.peakRssMb, ' MB', 1)}`;
+  return (
+    `${title}\n${table.toString()}\n` +
+    `sync process: peak RSS ${formatSummary(firm.peakRssMb, ' MB', 1)}; CPU time ${formatSummary(firm.processCpuSeconds, ' s', 1)} over ${formatSummary(firm.processWallSeconds, ' s', 1)} of wall time`
+  );
 }
 
 export function renderReport(results: Results): string {

@@ -22,6 +22,8 @@ export interface CliRun {
   wallMs: number;
   /** Peak resident set size in MiB (with `measureRss`). */
   peakRssMb?: number;
+  /** CPU time (user + system) the process used, in ms (with `measureRss`). */
+  cpuMs?: number;
   /** Path of the .cpuprofile written (with `cpuProfileDir`). */
   cpuProfile?: string;
 }
@@ -85,7 +87,9 @@ export function runCrmMail(args: string[], options: CliRunOptions): Promise<CliR
       clearTimeout(timer);
       const result: CliRun = { code: code ?? -1, stdout, stderr, wallMs };
       if (rssFile && existsSync(rssFile)) {
-        result.peakRssMb = (JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRssKb: number }).maxRssKb / 1024;
+        const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRssKb: number; cpuMs: number };
+        result.peakRssMb = usage.maxRssKb / 1024;
+        result.cpuMs = usage.cpuMs;
         rmSync(rssFile, { force: true });
       }
       if (options.cpuProfileDir) {

@@ -79,6 +79,8 @@ export interface AccountBackfill {
 export interface BackfillRun {
   processWallSeconds: number;
   peakRssMb?: number;
+  /** CPU time the sync process used (user + system): how busy its one JS thread was. */
+  processCpuSeconds?: number;
   accounts: AccountBackfill[];
 }
 
@@ -154,7 +156,12 @@ export async function backfillOnce(emulator: Emulator, scenario: Scenario, firm:
       shareOfUnitCeiling: quotaUnitsPerSec > 0 ? round(server.units / seconds / GMAIL_UNITS_PER_SEC, 3) : Number.NaN,
     };
   });
-  return { processWallSeconds: round(run.wallMs / 1000), peakRssMb: run.peakRssMb === undefined ? undefined : round(run.peakRssMb, 1), accounts };
+  return {
+    processWallSeconds: round(run.wallMs / 1000),
+    peakRssMb: run.peakRssMb === undefined ? undefined : round(run.peakRssMb, 1),
+    processCpuSeconds: run.cpuMs === undefined ? undefined : round(run.cpuMs / 1000),
+    accounts,
+  };
 }
 
 export interface NaiveBaseline {
@@ -261,6 +268,7 @@ export interface QuotaBackfillResult {
     storedInvestor: number;
     investorMessagesInMailboxes: number;
     peakRssMb: Summary;
+    processCpuSeconds: Summary;
     lowestShareOfGetCeiling: number;
     medianShareOfGetCeiling: number;
   };
@@ -337,6 +345,7 @@ export async function benchQuotaBackfill(
       storedInvestor: sum(runs[0]!.accounts.map((a) => a.storedInvestor)),
       investorMessagesInMailboxes: sum(runs[0]!.accounts.map((a) => a.investorMessagesInMailbox)),
       peakRssMb: summarize(runs.map((run) => run.peakRssMb ?? Number.NaN), 1),
+      processCpuSeconds: summarize(runs.map((run) => run.processCpuSeconds ?? Number.NaN), 1),
       lowestShareOfGetCeiling: Math.min(...shareMedians),
       medianShareOfGetCeiling: summarize(shareMedians, 3).median,
     },

@@ -49,7 +49,7 @@ function ageMs(iso: string | null, now: Date): number | null {
 export function judgeHealth(account: Account, now: Date, syncIntervalMin: number, options: { running?: boolean } = {}): { health: Health; alert: boolean; reason?: string } {
   const limitMs = 2 * syncIntervalMin * 60_000;
   if (account.status === 'paused') return { health: 'paused', alert: false, reason: 'paused by an admin' };
-  if (account.status === 'needs_consent') return { health: 'needs_consent', alert: true, reason: 'OAuth consent missing or revoked: the partner must consent again' };
+  if (account.status === 'needs_consent') return { health: 'needs_consent', alert: true, reason: `OAuth consent missing or revoked: the partner must consent again (crm-mail auth oauth ${account.email})` };
   if (account.consecutiveFailures > 0) {
     return { health: 'failing', alert: true, reason: `last ${account.consecutiveFailures === 1 ? 'run' : `${account.consecutiveFailures} runs`} failed` };
   }
