@@ -14,8 +14,7 @@ import { createAccountClient, type GmailAccountClient } from '../gmail/client.js
 import { parseGmailMessage, type CanonicalMessage } from '../mail/parse.js';
 import { InvestorIndex, type MatchResult } from '../match/investorIndex.js';
 import { captureMessage } from '../capture.js';
-import { AttachmentStore, downloadPendingAttachments } from '../attachments.js';
-import type { gmail_v1 } from '@googleapis/gmail';
+import { AttachmentStore, downloadPendingAttachments, resolvedParts } from '../attachments.js';
 import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
 import type { SyncEnvironment, SyncReporter } from './runSync.js';
 
@@ -37,12 +36,14 @@ export function asMatchIndex(index: InvestorIndex): MatchIndex {
   };
 }
 
-export function mailStore(db: Db): MailStore {
+/** Attachments whose bytes arrive with the message (small inline parts have no attachment id) are stored at capture. */
+export function mailStore(db: Db, config: Config): MailStore {
+  const attachments = { store: new AttachmentStore(config.attachmentsDir), maxBytes: config.maxAttachmentMb * 1024 * 1024 };
   return {
     parse: (message) => parseGmailMessage(message),
     storedGmailIds: (accountId, ids) => storedGmailIds(db, accountId, ids),
     capture: (accountId, message, match, contentLevel) =>
-      captureMessage(db, { accountId, message: message as CanonicalMessage, match: match as MatchResult, contentLevel }),
+      captureMessage(db, { accountId, message: message as CanonicalMessage, match: match as MatchResult, contentLevel, attachments }),
     markDeleted: (accountId, ids) => ids.filter((id) => markDeleted(db, accountId, id)).length,
     setLabels: (accountId, id, labelIds) => {
       // Only a real change counts (and is written): the run reports label changes, not label reads.
@@ -85,25 +86,14 @@ export class ClientFactory {
   }
 }
 
-/** Current attachment ids of a message's parts, from a fresh format=full fetch (ids are ephemeral). */
-function attachmentParts(message: gmail_v1.Schema$Message): Array<{ partId: string; attachmentId?: string | null; size?: number | null }> {
-  const parts: Array<{ partId: string; attachmentId?: string | null; size?: number | null }> = [];
-  const walk = (part: gmail_v1.Schema$MessagePart | undefined): void => {
-    if (!part) return;
-    if (part.body?.attachmentId) parts.push({ partId: part.partId ?? '', attachmentId: part.body.attachmentId, size: part.body.size ?? null });
-    for (const child of part.parts ?? []) walk(child);
-  };
-  walk(message.payload);
-  return parts;
-}
-
 export async function downloadAttachmentsFor(db: Db, config: Config, accountId: number, client: GmailAccountClient): Promise<AttachmentOutcome> {
   const store = new AttachmentStore(config.attachmentsDir);
   const result = await downloadPendingAttachments(db, store, (gmailId, attachmentId) => client.getAttachment(gmailId, attachmentId), {
     accountId,
     concurrency: config.attachConcurrency,
     maxBytes: config.maxAttachmentMb * 1024 * 1024,
-    resolve: async (gmailId) => attachmentParts(await client.getMessage(gmailId, 'full')),
+    // Attachment ids are ephemeral in Gmail: a fresh format=full fetch gives the current ones.
+    resolve: async (gmailId) => resolvedParts(await parseGmailMessage(await client.getMessage(gmailId, 'full'))),
   });
   return { stored: result.stored, failed: result.failed, skipped: result.skipped };
 }
@@ -118,7 +108,7 @@ export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter):
     historyStaleDays: config.historyStaleDays,
     accountConcurrency: config.accountConcurrency,
     buildIndex: () => asMatchIndex(buildInvestorIndex(db, config)),
-    store: mailStore(db),
+    store: mailStore(db, config),
     openClient: async (account) => {
       const client = clients.open(account);
       opened.set(account.id, client);

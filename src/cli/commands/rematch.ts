@@ -90,7 +90,7 @@ Waits up to 10 minutes for a running sync to finish (one writer at a time), then
               db,
               account,
               client: clients.open(account),
-              store: mailStore(db),
+              store: mailStore(db, ctx.config),
               index: scoped,
               capture: ctx.config.capture,
               pageSize: ctx.config.backfillPageSize,

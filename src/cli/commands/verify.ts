@@ -81,7 +81,7 @@ Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
         for (const account of accounts) {
           try {
             reports.push(
-              await verifyAccount({ db, account, client: clients.open(account), store: mailStore(db), index, capture: ctx.config.capture, pageSize: ctx.config.backfillPageSize, examples, fix: options.fix }),
+              await verifyAccount({ db, account, client: clients.open(account), store: mailStore(db, ctx.config), index, capture: ctx.config.capture, pageSize: ctx.config.backfillPageSize, examples, fix: options.fix }),
             );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
