@@ -3,20 +3,19 @@
  * here is one line, bounded in length, with no control characters, escape sequences or
  * direction overrides that could disguise what a reviewer reads or what lands in the CRM.
  */
+import { stripEscapeSequences } from '../mail/terminalText.js';
 
 // C0/C1 controls, DEL, and the Unicode format characters that reorder or hide text (bidi
 // embeddings/overrides/isolates, zero-width joiners, BOM), plus unpaired surrogates and U+FFFD
 // (what broken UTF-8 decodes to).
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-// Terminal escape sequences (CSI, OSC, other ESC forms): removed whole, not just their ESC byte.
-const ESCAPE_SEQUENCES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b]*(?:\u001b\\)?|[@-Z\\-_])/g;
 const LINE_BREAKS = /[\r\n\t\u000b\u000c\u0085\u2028\u2029]+/g;
 
 /** One clean line of at most `maxLength` characters (an ellipsis marks a cut), never splitting a surrogate pair. */
 export function cleanLine(text: string | null | undefined, maxLength: number): string {
   if (text === null || text === undefined) return '';
-  const line = text
-    .replace(ESCAPE_SEQUENCES, '')
+  // Escape sequences go first and whole (not just their ESC byte), before line breaks become spaces.
+  const line = stripEscapeSequences(text)
     .replace(LINE_BREAKS, ' ')
     .replace(UNSAFE, '')
     .replace(/\s+/g, ' ')
@@ -34,8 +33,7 @@ export function truncate(text: string, maxLength: number): string {
 /** Multi-line text made inert for a terminal (for showing a whole message), lines kept. */
 export function cleanBlock(text: string | null | undefined, maxLines = Infinity): string {
   if (!text) return '';
-  const lines = text
-    .replace(ESCAPE_SEQUENCES, '')
+  const lines = stripEscapeSequences(text)
     .replace(/\r\n?/g, '\n')
     .split(/[\n\u2028\u2029]/)
     .map((line) => line.replace(/\t/g, '  ').replace(UNSAFE, '').trimEnd());

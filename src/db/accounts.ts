@@ -140,13 +140,6 @@ export function insertAccount(db: Db, account: NewAccount): Account {
   return getAccount(db, Number(info.lastInsertRowid))!;
 }
 
-/** Switches an existing account to OAuth with a freshly sealed refresh token (re-consent). */
-export function setOAuthToken(db: Db, id: number, sealed: string): void {
-  db.prepare(
-    "UPDATE email_accounts SET auth_method = 'oauth', oauth_token_sealed = ?, status = CASE WHEN status = 'needs_consent' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
-  ).run(sealed, nowIso(), id);
-}
-
 export function setAccountStatus(db: Db, id: number, status: AccountStatus): void {
   db.prepare('UPDATE email_accounts SET status = ?, updated_at = ? WHERE id = ?').run(status, nowIso(), id);
 }
@@ -186,11 +179,6 @@ export function completeBackfill(db: Db, id: number, historyId: string, searched
 export function advanceCursor(db: Db, id: number, historyId: string): void {
   const now = nowIso();
   db.prepare('UPDATE email_accounts SET history_id = ?, history_id_at = ?, updated_at = ? WHERE id = ?').run(historyId, now, now, id);
-}
-
-/** Forgets the cursor so the next run backfills again (used when no bounded re-list is possible). */
-export function clearCursor(db: Db, id: number): void {
-  db.prepare('UPDATE email_accounts SET history_id = NULL, history_id_at = NULL, backfill_checkpoint = NULL, updated_at = ? WHERE id = ?').run(nowIso(), id);
 }
 
 export function setSearchedTerms(db: Db, id: number, searchedTerms: string): void {

@@ -5,13 +5,6 @@
 import type { Db } from './open.js';
 import type { InvestorRecord } from '../match/investorIndex.js';
 
-export interface CrmUserRecord {
-  id: number;
-  email: string;
-  name: string | null;
-  isActive: boolean;
-}
-
 /** Every investor, as the matcher's index needs them. */
 export function listInvestors(db: Db): InvestorRecord[] {
   return db.prepare('SELECT id, name, email, firm FROM investors ORDER BY id').all() as InvestorRecord[];
@@ -24,11 +17,6 @@ export function listExclusions(db: Db): string[] {
 
 export function addExclusion(db: Db, pattern: string, reason?: string): void {
   db.prepare('INSERT INTO email_exclusions (pattern, reason) VALUES (?, ?) ON CONFLICT (pattern) DO UPDATE SET reason = excluded.reason').run(pattern.trim().toLowerCase(), reason ?? null);
-}
-
-export function listUsers(db: Db): CrmUserRecord[] {
-  const rows = db.prepare('SELECT id, email, name, is_active FROM users ORDER BY id').all() as Array<{ id: number; email: string; name: string | null; is_active: number }>;
-  return rows.map((row) => ({ id: row.id, email: row.email, name: row.name, isActive: Boolean(row.is_active) }));
 }
 
 export interface CrmFixture {

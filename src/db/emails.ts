@@ -215,6 +215,9 @@ function parseList(json: string | null): Address[] {
   }
 }
 
+/** Condition on an emails row `e`: matched to the investor bound to its `?`. */
+export const MATCHED_TO_INVESTOR = 'EXISTS (SELECT 1 FROM email_investor_matches m WHERE m.email_id = e.id AND m.investor_id = ?)';
+
 /**
  * Stored copies to match again (all, or those now matched to one investor), newest first. Read in
  * pages of `pageSize`, so the caller may write (replaceMatches) between items and a large mailbox
@@ -224,7 +227,7 @@ export function* listEmailsForRematch(db: Db, options: { investorId?: number; ac
   const where: string[] = ['e.deleted_at IS NULL', 'e.id < ?'];
   const args: unknown[] = [];
   if (options.investorId !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM email_investor_matches m WHERE m.email_id = e.id AND m.investor_id = ?)');
+    where.push(MATCHED_TO_INVESTOR);
     args.push(options.investorId);
   }
   if (options.accountId !== undefined) {
@@ -237,17 +240,9 @@ export function* listEmailsForRematch(db: Db, options: { investorId?: number; ac
   );
   let before = Number.MAX_SAFE_INTEGER;
   for (;;) {
-    const rows = page.all(before, ...args, options.pageSize ?? 500) as Array<{
-      id: number;
-      account_id: number;
-      account_email: string;
-      from_address: string | null;
-      from_name: string | null;
-      to_json: string | null;
-      cc_json: string | null;
-      bcc_json: string | null;
-      reply_to_json: string | null;
-    }>;
+    const rows = page.all(before, ...args, options.pageSize ?? 500) as Array<
+      Pick<EmailRow, 'id' | 'account_id' | 'from_address' | 'from_name' | 'to_json' | 'cc_json' | 'bcc_json' | 'reply_to_json'> & { account_email: string }
+    >;
     if (rows.length === 0) return;
     for (const row of rows) {
       const candidate: RematchCandidate = {

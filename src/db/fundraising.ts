@@ -23,10 +23,3 @@ export function appendInvestorNote(db: Db, investorId: number, line: string, use
     db.prepare('INSERT INTO fundraising_state (investor_id, notes, updated_at, updated_by) VALUES (?, ?, ?, ?)').run(investorId, line, at, userId);
   }
 }
-
-export function getInvestorNotes(db: Db, investorId: number): { notes: string | null; updatedAt: string | null; updatedBy: number | null } | undefined {
-  const row = db.prepare('SELECT notes, updated_at, updated_by FROM fundraising_state WHERE investor_id = ?').get(investorId) as
-    | { notes: string | null; updated_at: string | null; updated_by: number | null }
-    | undefined;
-  return row && { notes: row.notes, updatedAt: row.updated_at, updatedBy: row.updated_by };
-}

@@ -3,6 +3,7 @@
  * it matched. Scripts rely on this shape (the --json export), so fields are only ever added.
  */
 import type { Db } from './open.js';
+import { MATCHED_TO_INVESTOR } from './emails.js';
 
 export interface ExportedAddress {
   address: string;
@@ -92,7 +93,7 @@ export function* exportMessages(db: Db, filter: ExportFilter = {}): Generator<Ex
     args.push(filter.sinceMs);
   }
   if (filter.investorId !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM email_investor_matches m WHERE m.email_id = e.id AND m.investor_id = ?)');
+    where.push(MATCHED_TO_INVESTOR);
     args.push(filter.investorId);
   }
   const sql = `SELECT e.id, a.email AS account, e.gmail_id, e.rfc_message_id, e.message_key, e.gmail_thread_id, e.thread_id,

@@ -43,28 +43,7 @@ export function countCandidates(db: Db, cutoffMs: number): number {
   return (db.prepare(`SELECT count(*) AS n FROM (${ELIGIBLE})`).get({ cutoffMs }) as { n: number }).n;
 }
 
-/** The mailbox copy a note is drafted from, with what the line needs. */
-export interface SourceEmail {
-  emailId: number;
-  messageKey: string;
-  rfcMessageId: string | null;
-  subject: string | null;
-  fromAddress: string | null;
-  fromName: string | null;
-  toJson: string | null;
-  ccJson: string | null;
-  direction: MessageDirection | null;
-  internalDateMs: number;
-  bodyText: string | null;
-  snippet: string | null;
-  investorId: number;
-  investorName: string;
-  /** The investor's addresses that matched, across every live copy. */
-  matchedAddresses: string[];
-  /** Names of the users whose mailboxes hold a live copy (used when no partner is a participant). */
-  mailboxOwners: string[];
-}
-
+/** One row of loadSourceEmail's query. */
 interface SourceRow {
   emailId: number;
   messageKey: string;
@@ -80,6 +59,14 @@ interface SourceRow {
   snippet: string | null;
   investorId: number;
   investorName: string;
+}
+
+/** The mailbox copy a note is drafted from, with what the line needs. */
+export interface SourceEmail extends SourceRow {
+  /** The investor's addresses that matched, across every live copy. */
+  matchedAddresses: string[];
+  /** Names of the users whose mailboxes hold a live copy (used when no partner is a participant). */
+  mailboxOwners: string[];
 }
 
 /** The best live copy of a logical message for an investor: full content first, then the earliest. */
@@ -166,11 +153,6 @@ const INSERT_PROPOSAL = `
     (message_key, email_id, investor_id, direction, message_date_ms, drafted_note, drafter, model, tokens_in, tokens_out, created_at)
   VALUES (@messageKey, @emailId, @investorId, @direction, @messageDateMs, @draftedNote, @drafter, @model, @tokensIn, @tokensOut, @createdAt)
   ON CONFLICT (message_key, investor_id) DO NOTHING`;
-
-/** Inserts unless the (message, investor) pair already has a proposal; true when this call created it. */
-export function insertProposal(db: Db, proposal: NewProposal): boolean {
-  return db.prepare(INSERT_PROPOSAL).run(proposal).changes === 1;
-}
 
 /**
  * Inserts several in one transaction (one disk sync instead of one per row); for each, whether

@@ -5,6 +5,16 @@
  */
 import type { Db } from './open.js';
 
+/** Reads the schema table, so a file that is not an SQLite database fails here rather than mid-check. */
+export function readSchema(db: Db): void {
+  db.prepare('SELECT count(*) FROM sqlite_master').get();
+}
+
+/** The SQLite library version this connection runs (e.g. "3.50.4"). */
+export function sqliteVersion(db: Db): string {
+  return String(db.prepare('SELECT sqlite_version() AS v').pluck().get());
+}
+
 /** Column names of a table, lower-cased; an empty list when the table does not exist. */
 export function tableColumns(db: Db, table: string): string[] {
   // table_info takes an identifier, not a bound parameter; quote it so an odd name cannot escape.

@@ -164,12 +164,3 @@ export function lastRun(db: Db, accountId: number): SyncRun | undefined {
   const row = db.prepare('SELECT * FROM email_sync_runs WHERE account_id = ? ORDER BY id DESC LIMIT 1').get(accountId) as RunRow | undefined;
   return row ? toRun(row) : undefined;
 }
-
-export function listRuns(db: Db, options: { accountId?: number; limit?: number } = {}): SyncRun[] {
-  const limit = options.limit ?? 50;
-  const rows =
-    options.accountId === undefined
-      ? (db.prepare('SELECT * FROM email_sync_runs ORDER BY id DESC LIMIT ?').all(limit) as RunRow[])
-      : (db.prepare('SELECT * FROM email_sync_runs WHERE account_id = ? ORDER BY id DESC LIMIT ?').all(options.accountId, limit) as RunRow[]);
-  return rows.map(toRun);
-}

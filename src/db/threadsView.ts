@@ -4,6 +4,7 @@
  * it, and the copies of one logical message in several mailboxes count once.
  */
 import type { Db } from './open.js';
+import { getThread as getThreadRow, liveThreadId } from './threads.js';
 
 /** Every thread mapped to the thread that finally absorbed it (itself when never merged). */
 const ROOTS = `
@@ -202,17 +203,10 @@ function groupByThread<Row extends { thread: number }, Value>(rows: Row[], pick:
 
 /** The thread that absorbed `id` (itself when never merged); undefined when no such thread. */
 export function resolveThread(db: Db, id: number): number | undefined {
-  const row = db
-    .prepare(
-      `WITH RECURSIVE up(id, merged_into, depth) AS (
-         SELECT id, merged_into, 0 FROM email_threads WHERE id = ?
-         UNION ALL
-         SELECT t.id, t.merged_into, up.depth + 1 FROM email_threads t JOIN up ON t.id = up.merged_into WHERE up.depth < 1000
-       )
-       SELECT id FROM up WHERE merged_into IS NULL LIMIT 1`,
-    )
-    .get(id) as { id: number } | undefined;
-  return row?.id;
+  const live = liveThreadId(db, id);
+  // liveThreadId stops at a missing row or after its hop limit; only a real unmerged thread counts.
+  const row = getThreadRow(db, live);
+  return row && row.merged_into === null ? live : undefined;
 }
 
 export interface ThreadMessageCopy {

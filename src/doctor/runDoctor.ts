@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { Config, Env } from '../config.js';
 import { openDatabase, type Db } from '../db/open.js';
+import { readSchema, sqliteVersion } from '../db/schemaInfo.js';
 import { checkAccounts, checkCrmContract, checkForeignKeys, checkMigrations, shellQuote } from './databaseChecks.js';
 import { checkCron, readCrontab, type CrontabReading } from './cronCheck.js';
 import { checkModel, type ModelProbe } from './modelCheck.js';
@@ -59,26 +60,21 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
 
 /** Opens the file read-only and records the database line; undefined when it cannot be opened. */
 function openForDoctor(dbPath: string, results: CheckResult[]): Db | undefined {
+  const advice = `check --db or CRM_DB_PATH; for a new installation create it with: crm-mail migrate --db ${shellQuote(dbPath)}`;
   if (!existsSync(dbPath)) {
-    results.push(fail('database', `no database at ${dbPath}`, `check --db or CRM_DB_PATH; for a new installation create it with: crm-mail migrate --db ${shellQuote(dbPath)}`));
+    results.push(fail('database', `no database at ${dbPath}`, advice));
     return undefined;
   }
   let db: Db;
   try {
     db = openDatabase(dbPath, { readonly: true, mustExist: true });
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    readSchema(db);
   } catch (error) {
     const cause = ((error as { cause?: Error }).cause ?? (error as Error)).message;
-    results.push(
-      fail(
-        'database',
-        `cannot open ${dbPath}: ${cause}`,
-        `check --db or CRM_DB_PATH; for a new installation create it with: crm-mail migrate --db ${shellQuote(dbPath)}`,
-      ),
-    );
+    results.push(fail('database', `cannot open ${dbPath}: ${cause}`, advice));
     return undefined;
   }
-  results.push(ok('database', `${dbPath} opens (SQLite ${String(db.prepare('SELECT sqlite_version() AS v').pluck().get())})`));
+  results.push(ok('database', `${dbPath} opens (SQLite ${sqliteVersion(db)})`));
   return db;
 }
 

@@ -15,37 +15,25 @@ export function parseFields(spec: string): FieldTree | null {
         pos++;
         continue;
       }
-      let name = '';
-      while (pos < spec.length && !',()/'.includes(spec[pos] as string)) name += spec[pos++];
-      name = name.trim();
-      let sub: FieldTree | true = true;
-      if (spec[pos] === '/') {
-        pos++;
-        sub = parsePath();
-      } else if (spec[pos] === '(') {
-        pos++;
-        sub = parseList();
-        if (spec[pos] === ')') pos++;
-      }
+      const [name, sub] = parseEntry();
       merge(tree, name, sub);
     }
     return tree;
   };
-  const parsePath = (): FieldTree => {
+  // One field with what it selects below: `name`, `name/path` or `name(list)`.
+  const parseEntry = (): [string, FieldTree | true] => {
     let name = '';
     while (pos < spec.length && !',()/'.includes(spec[pos] as string)) name += spec[pos++];
     let sub: FieldTree | true = true;
     if (spec[pos] === '/') {
       pos++;
-      sub = parsePath();
+      sub = new Map([parseEntry()]);
     } else if (spec[pos] === '(') {
       pos++;
       sub = parseList();
       if (spec[pos] === ')') pos++;
     }
-    const tree: FieldTree = new Map();
-    tree.set(name.trim(), sub);
-    return tree;
+    return [name.trim(), sub];
   };
   try {
     const tree = parseList();

@@ -237,17 +237,16 @@ export class Mailbox {
       this.ordered.push(message);
       return;
     }
-    let lo = 0;
-    let hi = this.ordered.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.compare(this.ordered[mid] as StoredMessage, message) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    this.ordered.splice(lo, 0, message);
+    this.ordered.splice(this.lowerBound(message), 0, message);
   }
 
   private findIndex(message: StoredMessage): number {
+    const lo = this.lowerBound(message);
+    return this.ordered[lo] === message ? lo : this.ordered.indexOf(message);
+  }
+
+  /** The first position in `ordered` whose message does not sort before `message` (binary search). */
+  private lowerBound(message: StoredMessage): number {
     let lo = 0;
     let hi = this.ordered.length;
     while (lo < hi) {
@@ -255,6 +254,6 @@ export class Mailbox {
       if (this.compare(this.ordered[mid] as StoredMessage, message) < 0) lo = mid + 1;
       else hi = mid;
     }
-    return this.ordered[lo] === message ? lo : this.ordered.indexOf(message);
+    return lo;
   }
 }

@@ -43,23 +43,18 @@ export interface MessageMeta {
   readonly filenames: string[];
 }
 
-/** Address headers are kept as text and parsed on first use: only searches need them. */
-class Meta implements MessageMeta {
+/**
+ * Address headers are kept as text and parsed on first use: only searches need them. Subclasses
+ * say where the text comes from (the header block, or search hints).
+ */
+abstract class LazyAddresses {
   private parsed?: Address[][];
 
-  constructor(
-    readonly size: number,
-    readonly snippet: string,
-    readonly subject: string,
-    private readonly addressHeaders: [string, string, string, string, string],
-    readonly rfcMessageId: string,
-    readonly listId: string,
-    readonly hasAttachment: boolean,
-    readonly filenames: string[],
-  ) {}
+  /** From, To, Cc, Bcc and Delivered-To header text, in that order. */
+  protected abstract addressTexts(): string[];
 
   private list(index: number): Address[] {
-    this.parsed ??= this.addressHeaders.map((value) => parseAddressList(value));
+    this.parsed ??= this.addressTexts().map((value) => parseAddressList(value));
     return this.parsed[index] as Address[];
   }
 
@@ -80,18 +75,38 @@ class Meta implements MessageMeta {
   }
 }
 
+class Meta extends LazyAddresses implements MessageMeta {
+  constructor(
+    readonly size: number,
+    readonly snippet: string,
+    readonly subject: string,
+    private readonly addressHeaders: [string, string, string, string, string],
+    readonly rfcMessageId: string,
+    readonly listId: string,
+    readonly hasAttachment: boolean,
+    readonly filenames: string[],
+  ) {
+    super();
+  }
+
+  protected addressTexts(): string[] {
+    return this.addressHeaders;
+  }
+}
+
 /**
  * Meta of a source with search hints: header facts come from the hints, size and snippet from the
  * bytes, built only when a get needs them.
  */
-class HintMeta implements MessageMeta {
-  private parsed?: Address[][];
+class HintMeta extends LazyAddresses implements MessageMeta {
   private display?: { size: number; snippet: string };
 
   constructor(
     private readonly hints: SearchHints,
     private readonly rawOf: () => Buffer,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Size and snippet from bytes the caller already built. */
   fill(raw: Buffer): void {
@@ -124,25 +139,10 @@ class HintMeta implements MessageMeta {
   get filenames(): string[] {
     return this.hints.filenames.map((f) => f.toLowerCase());
   }
-  private list(index: number): Address[] {
+  protected addressTexts(): string[] {
+    // Search hints have no Bcc text: an empty header parses to no addresses.
     const h = this.hints;
-    this.parsed ??= [h.from, h.to, h.cc, '', h.deliveredTo].map((value) => parseAddressList(value));
-    return this.parsed[index] as Address[];
-  }
-  get from(): Address[] {
-    return this.list(0);
-  }
-  get to(): Address[] {
-    return this.list(1);
-  }
-  get cc(): Address[] {
-    return this.list(2);
-  }
-  get bcc(): Address[] {
-    return this.list(3);
-  }
-  get deliveredTo(): Address[] {
-    return this.list(4);
+    return [h.from, h.to, h.cc, '', h.deliveredTo];
   }
 }
 

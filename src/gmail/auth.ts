@@ -21,6 +21,7 @@ import type { Db } from '../db/open.js';
 import { markNeedsConsent, readSealedRefreshToken } from '../db/oauthTokens.js';
 import { open } from './secretBox.js';
 import { markTokenEndpointError, toCrmMailError } from './retry.js';
+import { mailboxKey } from '../mail/addresses.js';
 
 export const GMAIL_READONLY_SCOPE = 'https://www.googleapis.com/auth/gmail.readonly';
 /** Where google-auth-library sends token requests unless told otherwise. */
@@ -172,10 +173,6 @@ export function isLoopbackUrl(url: URL | string): boolean {
   }
 }
 
-function normalizeUser(user: string): string {
-  return user.trim().toLowerCase();
-}
-
 /** The client's access token, fetched if missing or expiring; failures as typed errors. */
 async function currentToken(client: GmailAuthClient, user: string): Promise<string> {
   let token: string | null | undefined;
@@ -201,9 +198,22 @@ abstract class CachingProvider implements CredentialProvider {
 
   protected abstract createClient(user: string): Promise<GmailAuthClient>;
   protected abstract reset(client: GmailAuthClient, user: string): void;
+  /** A refused token, explained in this credential method's own terms. */
+  protected abstract explain(failure: TokenFailure, user: string): CrmMailError;
+
+  /** Sends the client's token requests to `tokenUrl`, counts them and explains refusals. */
+  protected instrumented(client: GmailAuthClient, user: string, tokenUrl: string | undefined): GmailAuthClient {
+    instrument(client, {
+      user,
+      tokenUrl,
+      onTokenRequest: () => this.tokenRequests++,
+      explain: (failure, who) => this.explain(failure, who),
+    });
+    return client;
+  }
 
   private client(user: string): Promise<GmailAuthClient> {
-    const key = normalizeUser(user);
+    const key = mailboxKey(user);
     let client = this.clients.get(key);
     if (!client) {
       client = this.createClient(key).then((created) => {
@@ -218,7 +228,7 @@ abstract class CachingProvider implements CredentialProvider {
   }
 
   async accessToken(user: string): Promise<string> {
-    const key = normalizeUser(user);
+    const key = mailboxKey(user);
     let pending = this.ready.get(key);
     if (!pending) {
       pending = this.client(key).then((client) => currentToken(client, key));
@@ -232,13 +242,13 @@ abstract class CachingProvider implements CredentialProvider {
   }
 
   async authClient(user: string): Promise<GmailAuthClient> {
-    const key = normalizeUser(user);
+    const key = mailboxKey(user);
     await this.accessToken(key);
     return this.client(key);
   }
 
   invalidate(user: string): void {
-    const key = normalizeUser(user);
+    const key = mailboxKey(user);
     this.ready.delete(key);
     const client = this.built.get(key);
     if (client) this.reset(client, key);
@@ -261,13 +271,7 @@ class DwdCredentials extends CachingProvider {
 
   protected async createClient(user: string): Promise<GmailAuthClient> {
     const client = new JWT({ email: this.key.clientEmail, key: this.key.privateKey, subject: user, scopes: [GMAIL_READONLY_SCOPE] });
-    instrument(client, {
-      user,
-      tokenUrl: this.options.tokenUrl,
-      onTokenRequest: () => this.tokenRequests++,
-      explain: (failure, who) => this.explain(failure, who),
-    });
-    return client;
+    return this.instrumented(client, user, this.options.tokenUrl);
   }
 
   protected reset(client: GmailAuthClient): void {
@@ -275,7 +279,7 @@ class DwdCredentials extends CachingProvider {
     client.credentials = { refresh_token: 'jwt-placeholder', expiry_date: 1 };
   }
 
-  private explain(failure: TokenFailure, user: string): CrmMailError {
+  protected explain(failure: TokenFailure, user: string): CrmMailError {
     const detail = failure.description ? ` (${failure.error}: ${failure.description})` : failure.error ? ` (${failure.error})` : '';
     const options = { status: failure.status, reason: failure.error };
     if (failure.error === 'unauthorized_client' || failure.error === 'access_denied') {
@@ -336,13 +340,7 @@ class OAuthCredentials extends CachingProvider {
       endpoints: this.options.tokenUrl ? { oauth2TokenUrl: this.options.tokenUrl } : undefined,
     });
     client.setCredentials({ refresh_token: refreshToken });
-    instrument(client, {
-      user,
-      tokenUrl: this.options.tokenUrl,
-      onTokenRequest: () => this.tokenRequests++,
-      explain: (failure, who) => this.explain(failure, who),
-    });
-    return client;
+    return this.instrumented(client, user, this.options.tokenUrl);
   }
 
   protected reset(client: GmailAuthClient, user: string): void {
@@ -350,7 +348,7 @@ class OAuthCredentials extends CachingProvider {
     if (refreshToken) client.setCredentials({ refresh_token: refreshToken });
   }
 
-  private explain(failure: TokenFailure, user: string): CrmMailError {
+  protected explain(failure: TokenFailure, user: string): CrmMailError {
     const options = { status: failure.status, reason: failure.error };
     if (failure.error === 'invalid_grant') {
       try {
@@ -397,7 +395,7 @@ export function credentialsFromConfig(config: Config, deps: { db: Db }): Credent
     refreshTokenFor: (user) => {
       const sealed = readSealedRefreshToken(deps.db, user);
       if (!sealed) throw new AuthError(`no Gmail consent is stored for ${user}: run \`crm-mail auth oauth ${user}\`.`);
-      return open(sealed, key, normalizeUser(user));
+      return open(sealed, key, mailboxKey(user));
     },
     onRevoked: (user) => markNeedsConsent(deps.db, user, 'the OAuth refresh token was revoked or expired; run crm-mail auth oauth to consent again'),
   });

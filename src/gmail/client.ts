@@ -24,6 +24,7 @@ import { isLoopbackUrl, type CredentialProvider, type GmailAuthClient } from './
 import { BatchFormatError, decodeBatch, encodeBatch, matchBatchResponses, type BatchPart } from './batch.js';
 import { QuotaLimiter, realSleep, Semaphore, type Sleep } from './limits.js';
 import { DEFAULT_RETRY_POLICY, isExpiredAccessToken, isRateLimit, retryDelay, toCrmMailError, type RetryPolicy } from './retry.js';
+import { mailboxKey } from '../mail/addresses.js';
 
 /** Gmail quota units per method (developers.google.com/gmail/api/reference/quota). */
 export const QUOTA_UNITS = {
@@ -152,7 +153,7 @@ export class GmailAccountClient {
   constructor(opts: GmailAccountClientOptions) {
     if (!opts.user || !opts.user.includes('@')) throw new ConfigError(`a Gmail account client needs the mailbox address, got ${JSON.stringify(opts.user)}.`);
     if (!(opts.unitsPerSec > 0)) throw new ConfigError('unitsPerSec must be positive (CRM_GMAIL_RATE_UNITS_SEC).');
-    this.user = opts.user.trim().toLowerCase();
+    this.user = mailboxKey(opts.user);
     this.credentials = opts.credentials;
     this.apiRoot = new URL(opts.apiRoot ?? DEFAULT_API_ROOT).origin + '/';
     this.quota = new QuotaLimiter({ unitsPerSec: opts.unitsPerSec, windowMs: opts.quotaWindowMs });

@@ -16,6 +16,7 @@ import { findOAuthAccount, saveSealedRefreshToken } from '../db/oauthTokens.js';
 import { GMAIL_READONLY_SCOPE, GOOGLE_AUTH_URL, isLoopbackUrl } from './auth.js';
 import { seal } from './secretBox.js';
 import { toCrmMailError } from './retry.js';
+import { mailboxKey } from '../mail/addresses.js';
 
 export interface ConsentOutput {
   /** Instructions for the human (the consent URL); never secrets. */
@@ -112,7 +113,7 @@ function listenForRedirect(redirect: URL, timeoutMs: number): Promise<{ server: 
  */
 export async function runOAuthConsent(options: OAuthConsentOptions): Promise<string> {
   const { config, out } = options;
-  const email = options.email.trim().toLowerCase();
+  const email = mailboxKey(options.email);
   if (!config.oauthClientId || !config.oauthClientSecret) {
     throw new ConfigError('crm-mail auth oauth needs CRM_GMAIL_OAUTH_CLIENT_ID and CRM_GMAIL_OAUTH_CLIENT_SECRET (a Desktop-app OAuth client).');
   }
@@ -218,7 +219,7 @@ async function checkConsentedMailbox(config: Config, accessToken: string | undef
  * The account must exist already: enrolment creates it.
  */
 export function storeRefreshToken(db: Db, email: string, token: string, key: Buffer): void {
-  const address = email.trim().toLowerCase();
+  const address = mailboxKey(email);
   if (!findOAuthAccount(db, address)) {
     throw new UsageError(`no enrolled account ${address}: enroll first (crm-mail enroll ${address} --auth oauth), then run crm-mail auth oauth ${address}.`);
   }

@@ -13,6 +13,14 @@ export interface Address {
 
 const ADDRESS_SHAPE = /^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\]+$/;
 
+/**
+ * How an enrolled mailbox is named everywhere (accounts, tokens, Gmail clients): trimmed, lower
+ * case. Unlike normalizeAddress it never rewrites or rejects the name: a mailbox is used as given.
+ */
+export function mailboxKey(email: string): string {
+  return email.trim().toLowerCase();
+}
+
 /** Lower case, trimmed, `mailto:` and angle brackets removed, domain in ASCII. '' when not an address. */
 export function normalizeAddress(input: string | null | undefined): string {
   if (!input) return '';

@@ -594,9 +594,3 @@ export async function parseGmailMessage(msg: gmail_v1.Schema$Message): Promise<C
   if (meta.snippet) message.snippet = cleanLine(decodeEntities(meta.snippet));
   return message;
 }
-
-/** Whether a canonical message came from headers only (format=metadata). */
-export function isHeadersOnly(msg: gmail_v1.Schema$Message): boolean {
-  const payload = msg.payload;
-  return !msg.raw && (!payload || !(payload.body?.data || payload.body?.attachmentId || (payload.parts && payload.parts.length > 0)));
-}

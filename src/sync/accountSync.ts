@@ -13,15 +13,14 @@ import {
   recordAccountFailure,
   recordAccountSuccess,
   setBackfillCheckpoint,
-  type Account,
 } from '../db/accounts.js';
 import { emptyCounts, finishRun, saveRunProgress, setRunKind, startRun, type RunCounts, type RunKind, type RunStatus } from '../db/syncRuns.js';
 import { CrmMailError, HistoryExpiredError } from '../errors.js';
 import { parseCheckpoint, serializeCheckpoint, type ListingCheckpoint } from './checkpoint.js';
 import { walkHistory } from './history.js';
 import { walkListing, type ListingProgress } from './listing.js';
-import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
-import type { PageContext } from './storePage.js';
+import type { AttachmentOutcome, MatchIndex } from './ports.js';
+import { copyApiStats, pageContextFor, type MailboxWork, type PageContext } from './storePage.js';
 
 /** How far before the last good sync a re-list starts, so nothing at the edge of the gap is missed. */
 export const RELIST_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -34,14 +33,7 @@ export interface AccountProgress {
   estimate?: number;
 }
 
-export interface AccountSyncInput {
-  db: Db;
-  account: Account;
-  client: MailboxClient;
-  store: MailStore;
-  index: MatchIndex;
-  capture: 'matched' | 'all';
-  pageSize: number;
+export interface AccountSyncInput extends MailboxWork {
   historyStaleDays: number;
   downloadAttachments?: () => Promise<AttachmentOutcome>;
   onProgress?: (progress: AccountProgress) => void;
@@ -76,23 +68,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   let kind: RunKind = initialCheckpoint?.kind ?? (account.historyId ? 'incremental' : 'backfill');
   const runId = startRun(input.db, account.id, kind, nowIso(started));
 
-  const context: PageContext = {
-    db: input.db,
-    accountId: account.id,
-    accountEmail: account.email,
-    client: input.client,
-    store: input.store,
-    index: input.index,
-    capture: input.capture,
-    counts,
-  };
-  const refreshStats = (): void => {
-    const stats = input.client.stats();
-    counts.apiCalls = stats.calls;
-    counts.apiUnits = stats.units;
-    counts.retries = stats.retries;
-    counts.throttled = stats.throttled;
-  };
+  const context = pageContextFor(input, counts);
+  const refreshStats = (): void => copyApiStats(input.client, counts);
   const recordProgress = (): void => {
     refreshStats();
     saveRunProgress(input.db, runId, counts, details);

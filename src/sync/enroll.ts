@@ -5,13 +5,14 @@
 import type { Db } from '../db/open.js';
 import { findCrmUser, getAccountByUserId, insertAccount, listCrmUsers, type Account, type CrmUser } from '../db/accounts.js';
 import { ConfigError } from '../errors.js';
+import { mailboxKey } from '../mail/addresses.js';
 
 export type EnrollOutcome =
   | { email: string; result: 'added'; account: Account }
   | { email: string; result: 'already'; account: Account }
   | { email: string; result: 'skipped'; reason: string; code: 'unknown_user' | 'inactive' | 'outside_domain' };
 
-export function domainOf(email: string): string {
+function domainOf(email: string): string {
   const at = email.lastIndexOf('@');
   return at < 0 ? '' : email.slice(at + 1).trim().toLowerCase();
 }
@@ -37,7 +38,7 @@ export function refusal(user: CrmUser | undefined, email: string, workspaceDomai
 export function enrollOne(db: Db, email: string, options: { workspaceDomain?: string; authMethod: 'dwd' | 'oauth' }): EnrollOutcome {
   const domain = requireDomain(options.workspaceDomain);
   const user = findCrmUser(db, email);
-  const refused = refusal(user, email.trim().toLowerCase(), domain);
+  const refused = refusal(user, mailboxKey(email), domain);
   if (refused) return refused;
   return addOrKeep(db, user!, options.authMethod);
 }

@@ -13,8 +13,8 @@ import type { AccountSyncResult } from './accountSync.js';
 import { mergeTerms, readTerms } from './accountSync.js';
 import type { ListingCheckpoint } from './checkpoint.js';
 import { walkListing } from './listing.js';
-import type { InvestorMatch, MailboxClient, MailStore, MatchIndex } from './ports.js';
-import type { PageContext } from './storePage.js';
+import type { InvestorMatch, MatchIndex } from './ports.js';
+import { copyApiStats, pageContextFor, type MailboxWork } from './storePage.js';
 
 export interface MatchDifference {
   emailId: number;
@@ -89,15 +89,7 @@ export function newTermsFor(account: Account, index: Pick<MatchIndex, 'terms'>):
   return index.terms().filter((term) => !searched.has(term));
 }
 
-export interface RemoteRematchInput {
-  db: Db;
-  account: Account;
-  client: MailboxClient;
-  store: MailStore;
-  index: MatchIndex;
-  capture: 'matched' | 'all';
-  pageSize: number;
-}
+export type RemoteRematchInput = MailboxWork;
 
 /** Searches one mailbox for the new terms only, storing what matches; the run is recorded as remote_rematch. */
 export async function remoteRematchAccount(input: RemoteRematchInput): Promise<AccountSyncResult & { terms: number }> {
@@ -106,20 +98,8 @@ export async function remoteRematchAccount(input: RemoteRematchInput): Promise<A
   const terms = newTermsFor(input.account, input.index);
   const details: Record<string, unknown> = { terms: terms.length };
   const runId = startRun(input.db, input.account.id, 'remote_rematch', nowIso(started));
-  const context: PageContext = {
-    db: input.db,
-    accountId: input.account.id,
-    accountEmail: input.account.email,
-    client: input.client,
-    store: input.store,
-    index: input.index,
-    capture: input.capture,
-    counts,
-  };
-  const refresh = (): void => {
-    const stats = input.client.stats();
-    Object.assign(counts, { apiCalls: stats.calls, apiUnits: stats.units, retries: stats.retries, throttled: stats.throttled });
-  };
+  const context = pageContextFor(input, counts);
+  const refresh = (): void => copyApiStats(input.client, counts);
   const base = { account: input.account.email, accountId: input.account.id, runId, kind: 'remote_rematch' as const, counts, details, terms: terms.length };
   try {
     if (terms.length > 0) {

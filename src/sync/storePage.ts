@@ -4,6 +4,7 @@
  * store the whole page and move the checkpoint or cursor in ONE transaction. A run killed before the
  * commit leaves nothing of the page behind; a run killed after it never fetches the page again.
  */
+import type { Account } from '../db/accounts.js';
 import type { Db } from '../db/open.js';
 import type { RunCounts } from '../db/syncRuns.js';
 import { NotFoundError, TransientError } from '../errors.js';
@@ -19,6 +20,29 @@ export interface PageContext {
   /** 'all' keeps every message in full; 'matched' keeps investor mail only. */
   capture: 'matched' | 'all';
   counts: RunCounts;
+}
+
+/** What each operation on one mailbox (sync, remote rematch, verify) is given. */
+export interface MailboxWork {
+  db: Db;
+  account: Account;
+  client: MailboxClient;
+  store: MailStore;
+  index: MatchIndex;
+  capture: 'matched' | 'all';
+  pageSize: number;
+}
+
+/** The page context of one mailbox's run, counting into `counts`. */
+export function pageContextFor(work: Omit<MailboxWork, 'pageSize'>, counts: RunCounts): PageContext {
+  const { db, account, client, store, index, capture } = work;
+  return { db, accountId: account.id, accountEmail: account.email, client, store, index, capture, counts };
+}
+
+/** Copies the client's Gmail call counts so far into a run's counts (they are saved with its progress). */
+export function copyApiStats(client: MailboxClient, counts: RunCounts): void {
+  const stats = client.stats();
+  Object.assign(counts, { apiCalls: stats.calls, apiUnits: stats.units, retries: stats.retries, throttled: stats.throttled });
 }
 
 /**

@@ -4,13 +4,11 @@
  * that is not stored; extra = stored investor mail Gmail no longer lists; mismatched = stored matches
  * that differ from what the current index says.
  */
-import type { Db } from '../db/open.js';
-import type { Account } from '../db/accounts.js';
 import { listableGmailIds } from '../db/accounts.js';
 import { storedGmailIds } from '../db/emails.js';
-import type { GmailMessage, MailboxClient, MailStore, MatchIndex } from './ports.js';
+import type { GmailMessage, MailboxClient } from './ports.js';
 import { rematchStored, type MatchDifference } from './rematch.js';
-import { IGNORED_LABELS, storeNewMessages, type PageContext } from './storePage.js';
+import { IGNORED_LABELS, pageContextFor, storeNewMessages, type MailboxWork } from './storePage.js';
 import { emptyCounts } from '../db/syncRuns.js';
 
 export interface VerifyExample {
@@ -37,14 +35,7 @@ export interface VerifyReport {
   error?: string;
 }
 
-export interface VerifyInput {
-  db: Db;
-  account: Account;
-  client: MailboxClient;
-  store: MailStore;
-  index: MatchIndex;
-  capture: 'matched' | 'all';
-  pageSize: number;
+export interface VerifyInput extends MailboxWork {
   examples?: number;
   /** Repair what can be repaired: fetch and store missing mail, mark gone mail deleted, rematch. */
   fix?: boolean;
@@ -147,7 +138,7 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
   report.mismatched = { count: rematch.changed, examples: rematch.differences };
 
   if (input.fix) {
-    const context: PageContext = { db, accountId: account.id, accountEmail: account.email, client, store: input.store, index: input.index, capture: input.capture, counts: emptyCounts() };
+    const context = pageContextFor(input, emptyCounts());
     const page = 100;
     for (let start = 0; start < fixable.missing.length; start += page) await storeNewMessages(context, fixable.missing.slice(start, start + page));
     let markedDeleted = 0;

@@ -7,33 +7,17 @@
  * no network interface but a downed loopback, which no JavaScript can get around.
  */
 import { describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/open.js';
 import { tempDir } from '../helpers/tmp.js';
-import { BIN, PROJECT_ROOT } from '../helpers/cli.js';
+import { BIN, PROJECT_ROOT, runClean } from '../helpers/cli.js';
 import { DAY, janeToAnn, makeWorld, tinyModel } from './helpers/world.js';
 
 const GUARD = join(PROJECT_ROOT, 'test', 'activity', 'helpers', 'no-network.mjs');
 const NOW = Date.parse('2026-11-20T12:00:00Z');
-
-function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 function entries(log: string): Array<{ kind: string; target: string }> {
   if (!existsSync(log)) return [];
@@ -78,7 +62,7 @@ describe('sovereign drafting: no network', () => {
         outcomes.push('loopback: ' + local);
         console.log(JSON.stringify(outcomes));
       })();`;
-    const result = await run(process.execPath, ['--import', GUARD, '-e', script], { NO_NETWORK_LOG: log });
+    const result = await runClean(process.execPath, ['--import', GUARD, '-e', script], { env: { NO_NETWORK_LOG: log } });
     server.close();
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(['refused 10.255.255.1 ENETUNREACH', 'lookup ENETUNREACH', 'fetch refused', 'loopback: hello from loopback']);
@@ -96,7 +80,7 @@ describe('sovereign drafting: no network', () => {
     writeFileSync(log, '');
     // NODE_OPTIONS carries the preload into the node that bin/crm-mail (a shell wrapper) starts.
     const env = { NO_NETWORK_LOG: log, NODE_OPTIONS: `--import=${GUARD}`, CRM_MAIL_MODEL: modelPath, CRM_MAIL_MODEL_THREADS: '1' };
-    const result = await run(BIN, ['propose', '--json', '--db', dbPath], env);
+    const result = await runClean(BIN, ['propose', '--json', '--db', dbPath], { env });
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ drafter: 'llama', model: 'tiny.gguf', proposed: 3, failed: 0 });
     expect(guardedRuns(log)).toBe(1);
@@ -108,7 +92,7 @@ describe('sovereign drafting: no network', () => {
       const db = openDatabase(dbPath);
       db.prepare('DELETE FROM email_activity_proposals').run();
       db.close();
-      const isolated = await run('unshare', ['-rn', BIN, 'propose', '--json', '--db', dbPath], env);
+      const isolated = await runClean('unshare', ['-rn', BIN, 'propose', '--json', '--db', dbPath], { env });
       expect(isolated.code, isolated.stderr).toBe(0);
       expect(JSON.parse(isolated.stdout)).toMatchObject({ drafter: 'llama', proposed: 3 });
       expect(guardedRuns(log)).toBe(2);

@@ -17,22 +17,34 @@ export interface CliResult {
  * and HOME from the machine, so a developer's own CRM_* variables never leak into a test.
  */
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return runClean(BIN, args, { ...options, input: options.input ?? '', timeoutMs: options.timeoutMs ?? 120_000 });
+}
+
+/**
+ * Runs any program with the same clean environment as runCli. Without `input` its stdin is closed
+ * (ignored); without `timeoutMs` it may run as long as the test allows.
+ */
+export function runClean(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    child.stdin?.end(options.input);
   });
 }

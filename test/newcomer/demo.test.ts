@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { PROJECT_ROOT, runCli } from '../helpers/cli.js';
+import { PROJECT_ROOT, runClean, runCli, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writeTinyModel } from '../../src/activity/tinyModel.js';
 
@@ -11,27 +10,9 @@ const DEMO = join(PROJECT_ROOT, 'dist', 'src', 'demo', 'run-demo.js');
 const root = tempDir('crm-mail-demo-');
 const dir = join(root, 'demo');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The compiled demo as `npm run demo` runs it, with a clean environment plus `env`. */
-function runDemo(env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO, '--dir', dir], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function runDemo(env: Record<string, string> = {}): Promise<CliResult> {
+  return runClean(process.execPath, [DEMO, '--dir', dir], { cwd: root, env });
 }
 
 const stripAnsi = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '');
@@ -55,7 +36,7 @@ function readDemoDb(): { cutoffMs: number; proposals: Proposal[]; partners: stri
   }
 }
 
-let first: Run;
+let first: CliResult;
 
 beforeAll(async () => {
   // A caller's own settings must not leak into the demo (it would sync into their CRM).

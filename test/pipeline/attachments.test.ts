@@ -10,6 +10,7 @@ import { attachmentsOfEmail, attachmentStatusCounts, countReferencesToBlob } fro
 import { parseRaw, type CanonicalMessage } from '../../src/mail/parse.js';
 import { NotFoundError } from '../../src/errors.js';
 import { PROJECT_ROOT } from '../helpers/cli.js';
+import { canonicalMessage } from '../helpers/message.js';
 import { tempDir } from '../helpers/tmp.js';
 import { corpusRaw, migratedDb } from './support.js';
 
@@ -34,25 +35,15 @@ function filesUnder(dir: string): string[] {
 
 /** A message whose attachments are Gmail stubs (format=full): ids and sizes, no bytes. */
 function stubMessage(gmailId: string, parts: Array<{ partId: string; filename: string; size: number; attachmentId: string }>): CanonicalMessage {
-  return {
+  return canonicalMessage({
     gmailId,
     gmailThreadId: `t-${gmailId}`,
-    labelIds: [],
     internalDateMs: 1,
     messageKey: `${gmailId}@example.com`,
     messageId: `${gmailId}@example.com`,
-    references: [],
     subject: 'files',
-    to: [],
-    cc: [],
-    bcc: [],
-    replyTo: [],
-    text: '',
-    snippet: '',
     attachments: parts.map((p) => ({ partId: p.partId, filename: p.filename, contentType: 'application/pdf', size: p.size, inline: false, gmailAttachmentId: p.attachmentId })),
-    bulk: { isBulk: false },
-    problems: [],
-  };
+  });
 }
 
 describe('attachment store', () => {

@@ -6,6 +6,7 @@ import { captureMessage, rematchStoredEmails } from '../../src/capture.js';
 import { getThread, keysOfThread, liveThreadId } from '../../src/db/threads.js';
 import { countByAccount, emailsByMessageKey, getEmail, listEmailsForRematch, markDeleted, matchesOf, replaceMatches, setLabels, storedGmailIds } from '../../src/db/emails.js';
 import { insertCrmFixture, listExclusions, listInvestors, addExclusion } from '../../src/db/crm.js';
+import { canonicalMessage } from '../helpers/message.js';
 import { tempDir } from '../helpers/tmp.js';
 import { corpusRaw, corpusTsv, migratedDb } from './support.js';
 
@@ -58,25 +59,8 @@ describe('threads across two mailboxes (corpus THREADS.tsv)', () => {
 
   it('joins by Gmail thread id within a mailbox, and merges two threads when a message links them', async () => {
     const { db, accounts } = await migratedDb(tempDir());
-    const base = (id: string, extra: Partial<CanonicalMessage>): CanonicalMessage => ({
-      labelIds: [],
-      messageKey: id,
-      messageId: id,
-      references: [],
-      subject: 'Deal',
-      to: [],
-      cc: [],
-      bcc: [],
-      replyTo: [],
-      text: '',
-      snippet: '',
-      attachments: [],
-      bulk: { isBulk: false },
-      problems: [],
-      gmailId: `g-${id}`,
-      internalDateMs: 1,
-      ...extra,
-    });
+    const base = (id: string, extra: Partial<CanonicalMessage>): CanonicalMessage =>
+      canonicalMessage({ messageKey: id, messageId: id, subject: 'Deal', gmailId: `g-${id}`, internalDateMs: 1, ...extra });
     const capture = (accountId: number, message: CanonicalMessage) => captureMessage(db, { accountId, message, match: INTERNAL, contentLevel: 'full' });
     // In Jane's mailbox, a and b share Gmail thread T (no RFC link between them).
     const a = capture(accounts.jane, base('a@x', { gmailThreadId: 'T', sentMs: 100 }));

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../src/emulator/index.js';
+import { Random } from '../../src/emulator/random.js';
 import { openDatabase } from '../../src/db/open.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -16,17 +17,7 @@ let firm: Firm;
 let proxy: FetchLog;
 let env: Record<string, string>;
 
-/** A small seeded generator, so a failing run can be repeated (the seed is in the test name). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Kill points come from a seeded generator, so a failing run can be repeated (the seed is in the test name).
 const SEED = Number(process.env.CRM_MAIL_KILL_SEED ?? 20261129);
 
 function rowCount(dbPath: string): number {
@@ -113,7 +104,7 @@ describe('a backfill killed at random moments', () => {
     const clean = await runCli(['sync', '--no-propose'], { env: referenceEnv });
     expect(clean.code, clean.stderr).toBe(0);
 
-    const random = prng(SEED);
+    const random = new Random(SEED);
     let interrupted = 0;
     let refetched: string[] = [];
     let fetchesSeen = 0;
@@ -122,9 +113,9 @@ describe('a backfill killed at random moments', () => {
       const rowsBefore = committedBefore.size;
       // Half the kills at a random time after the run's first request to Gmail (token, listing, fetching,
       // parsing, committing), half after a random number of further committed messages.
-      const byTime = random() < 0.5;
-      const afterMs = Math.floor(random() * 600);
-      const afterRows = 1 + Math.floor(random() * 10);
+      const byTime = random.next() < 0.5;
+      const afterMs = Math.floor(random.next() * 600);
+      const afterRows = 1 + Math.floor(random.next() * 10);
       proxy.reset();
       const outcome = await syncAndKill(() =>
         byTime ? proxy.firstRequestAt !== undefined && Date.now() - proxy.firstRequestAt >= afterMs : rowCount(firm.dbPath) >= rowsBefore + afterRows,

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { CliContext } from '../context.js';
 import { ConfigError, UsageError } from '../../errors.js';
 import { findOAuthAccount } from '../../db/oauthTokens.js';
+import { mailboxKey } from '../../mail/addresses.js';
 
 const EXAMPLES = `
 Examples:
@@ -39,7 +40,7 @@ export function registerAuth(program: Command, ctx: CliContext): void {
     .addHelpText('after', EXAMPLES)
     .action(async (emailArgument: string, options: { paste?: boolean }) => {
       ctx.requireGmail('auth oauth');
-      const email = emailArgument.trim().toLowerCase();
+      const email = mailboxKey(emailArgument);
       if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new UsageError(`"${emailArgument}" is not an email address.`);
       const config = ctx.config;
       if (!config.oauthClientId || !config.oauthClientSecret) {
