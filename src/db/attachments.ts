@@ -4,7 +4,7 @@
  * size cap), pending or failed.
  */
 import type { Db } from './open.js';
-import { nowIso } from './open.js';
+import { nowIso, statement } from './open.js';
 
 export type AttachmentStatus = 'pending' | 'stored' | 'skipped' | 'failed';
 
@@ -38,7 +38,7 @@ export interface AttachmentStub {
 
 /** Inserts the reference unless the part is already known; refreshes the Gmail id and size when it is. Returns the row id. */
 export function upsertAttachmentStub(db: Db, stub: AttachmentStub): number {
-  db.prepare(
+  statement(db, 
     `INSERT INTO email_attachments (email_id, part_id, gmail_attachment_id, filename, content_type, size, content_id, is_inline, status, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
      ON CONFLICT (email_id, part_id) DO UPDATE SET
@@ -46,19 +46,19 @@ export function upsertAttachmentStub(db: Db, stub: AttachmentStub): number {
        size = CASE WHEN status = 'stored' THEN size ELSE coalesce(excluded.size, size) END,
        updated_at = excluded.updated_at`,
   ).run(stub.emailId, stub.partId, stub.gmailAttachmentId, stub.filename, stub.contentType, stub.size, stub.contentId, stub.inline ? 1 : 0, nowIso());
-  return (db.prepare('SELECT id FROM email_attachments WHERE email_id = ? AND part_id = ?').get(stub.emailId, stub.partId) as { id: number }).id;
+  return (statement(db, 'SELECT id FROM email_attachments WHERE email_id = ? AND part_id = ?').get(stub.emailId, stub.partId) as { id: number }).id;
 }
 
 export function getAttachment(db: Db, id: number): AttachmentRow | undefined {
-  return db.prepare('SELECT * FROM email_attachments WHERE id = ?').get(id) as AttachmentRow | undefined;
+  return statement(db, 'SELECT * FROM email_attachments WHERE id = ?').get(id) as AttachmentRow | undefined;
 }
 
 export function attachmentsOfEmail(db: Db, emailId: number): AttachmentRow[] {
-  return db.prepare('SELECT * FROM email_attachments WHERE email_id = ? ORDER BY id').all(emailId) as AttachmentRow[];
+  return statement(db, 'SELECT * FROM email_attachments WHERE email_id = ? ORDER BY id').all(emailId) as AttachmentRow[];
 }
 
 export function markAttachmentStored(db: Db, id: number, stored: { sha256: string; path: string; size: number }): void {
-  db.prepare("UPDATE email_attachments SET status = 'stored', sha256 = ?, storage_path = ?, size = ?, error = NULL, updated_at = ? WHERE id = ?").run(
+  statement(db, "UPDATE email_attachments SET status = 'stored', sha256 = ?, storage_path = ?, size = ?, error = NULL, updated_at = ? WHERE id = ?").run(
     stored.sha256,
     stored.path,
     stored.size,
@@ -68,15 +68,15 @@ export function markAttachmentStored(db: Db, id: number, stored: { sha256: strin
 }
 
 export function markAttachmentSkipped(db: Db, id: number, size: number, reason: string): void {
-  db.prepare("UPDATE email_attachments SET status = 'skipped', size = ?, error = ?, updated_at = ? WHERE id = ?").run(size, reason, nowIso(), id);
+  statement(db, "UPDATE email_attachments SET status = 'skipped', size = ?, error = ?, updated_at = ? WHERE id = ?").run(size, reason, nowIso(), id);
 }
 
 export function markAttachmentFailed(db: Db, id: number, error: string): void {
-  db.prepare("UPDATE email_attachments SET status = 'failed', attempts = attempts + 1, error = ?, updated_at = ? WHERE id = ?").run(error.slice(0, 500), nowIso(), id);
+  statement(db, "UPDATE email_attachments SET status = 'failed', attempts = attempts + 1, error = ?, updated_at = ? WHERE id = ?").run(error.slice(0, 500), nowIso(), id);
 }
 
 export function setGmailAttachmentId(db: Db, id: number, gmailAttachmentId: string | null): void {
-  db.prepare('UPDATE email_attachments SET gmail_attachment_id = ?, updated_at = ? WHERE id = ?').run(gmailAttachmentId, nowIso(), id);
+  statement(db, 'UPDATE email_attachments SET gmail_attachment_id = ?, updated_at = ? WHERE id = ?').run(gmailAttachmentId, nowIso(), id);
 }
 
 export interface PendingAttachment {
@@ -91,8 +91,7 @@ export interface PendingAttachment {
 
 /** Attachments of an account still to download: pending, or failed fewer than maxAttempts times; live copies only. */
 export function listPendingAttachments(db: Db, accountId: number, maxAttempts: number, limit = 10_000): PendingAttachment[] {
-  return db
-    .prepare(
+  return statement(db, 
       `SELECT a.id, a.email_id AS emailId, e.gmail_id AS gmailId, a.part_id AS partId, a.gmail_attachment_id AS gmailAttachmentId, a.size, a.attempts
        FROM email_attachments a JOIN emails e ON e.id = a.email_id
        WHERE e.account_id = ? AND e.deleted_at IS NULL AND (a.status = 'pending' OR (a.status = 'failed' AND a.attempts < ?))
@@ -103,12 +102,11 @@ export function listPendingAttachments(db: Db, accountId: number, maxAttempts: n
 
 /** Stored references to a blob (dedup: one file, many rows). */
 export function countReferencesToBlob(db: Db, sha256: string): number {
-  return (db.prepare("SELECT count(*) AS n FROM email_attachments WHERE sha256 = ? AND status = 'stored'").get(sha256) as { n: number }).n;
+  return (statement(db, "SELECT count(*) AS n FROM email_attachments WHERE sha256 = ? AND status = 'stored'").get(sha256) as { n: number }).n;
 }
 
 export function attachmentStatusCounts(db: Db, accountId?: number): Record<AttachmentStatus, number> {
-  const rows = db
-    .prepare(
+  const rows = statement(db, 
       `SELECT a.status, count(*) AS n FROM email_attachments a JOIN emails e ON e.id = a.email_id
        ${accountId === undefined ? '' : 'WHERE e.account_id = ?'} GROUP BY a.status`,
     )

@@ -2,7 +2,7 @@
  * SQL for mailbox copies of messages (emails), their participants and their investor matches.
  */
 import type { Db } from './open.js';
-import { nowIso } from './open.js';
+import { nowIso, statement } from './open.js';
 import type { Address } from '../mail/addresses.js';
 import type { InvestorMatch, Direction } from '../match/investorIndex.js';
 
@@ -109,8 +109,7 @@ const COLUMNS =
 
 export function insertEmail(db: Db, values: EmailValues): number {
   const placeholders = COLUMNS.split(',').map(() => '?').join(', ');
-  const info = db
-    .prepare(`INSERT INTO emails (account_id, gmail_id, ${COLUMNS}) VALUES (?, ?, ${placeholders})`)
+  const info = statement(db, `INSERT INTO emails (account_id, gmail_id, ${COLUMNS}) VALUES (?, ?, ${placeholders})`)
     .run(values.accountId, values.gmailId, ...params(values));
   return Number(info.lastInsertRowid);
 }
@@ -118,20 +117,20 @@ export function insertEmail(db: Db, values: EmailValues): number {
 /** Rewrites every column of an existing copy (a metadata row upgraded to full, or a refetch). */
 export function updateEmail(db: Db, id: number, values: EmailValues): void {
   const assignments = COLUMNS.split(',').map((column) => `${column.trim()} = ?`).join(', ');
-  db.prepare(`UPDATE emails SET ${assignments}, deleted_at = NULL WHERE id = ?`).run(...params(values), id);
+  statement(db, `UPDATE emails SET ${assignments}, deleted_at = NULL WHERE id = ?`).run(...params(values), id);
 }
 
 export function getEmail(db: Db, id: number): EmailRow | undefined {
-  return db.prepare('SELECT * FROM emails WHERE id = ?').get(id) as EmailRow | undefined;
+  return statement(db, 'SELECT * FROM emails WHERE id = ?').get(id) as EmailRow | undefined;
 }
 
 export function findEmailByGmailId(db: Db, accountId: number, gmailId: string): EmailRow | undefined {
-  return db.prepare('SELECT * FROM emails WHERE account_id = ? AND gmail_id = ?').get(accountId, gmailId) as EmailRow | undefined;
+  return statement(db, 'SELECT * FROM emails WHERE account_id = ? AND gmail_id = ?').get(accountId, gmailId) as EmailRow | undefined;
 }
 
 /** Copies of one logical message across mailboxes. */
 export function emailsByMessageKey(db: Db, messageKey: string): EmailRow[] {
-  return db.prepare('SELECT * FROM emails WHERE message_key = ? ORDER BY id').all(messageKey) as EmailRow[];
+  return statement(db, 'SELECT * FROM emails WHERE message_key = ? ORDER BY id').all(messageKey) as EmailRow[];
 }
 
 /** Which of these Gmail ids the account already has (deleted ones included). */
@@ -140,8 +139,7 @@ export function storedGmailIds(db: Db, accountId: number, ids: readonly string[]
   const chunk = 500;
   for (let i = 0; i < ids.length; i += chunk) {
     const slice = ids.slice(i, i + chunk);
-    const rows = db
-      .prepare(`SELECT gmail_id FROM emails WHERE account_id = ? AND gmail_id IN (${slice.map(() => '?').join(', ')})`)
+    const rows = statement(db, `SELECT gmail_id FROM emails WHERE account_id = ? AND gmail_id IN (${slice.map(() => '?').join(', ')})`)
       .all(accountId, ...slice) as Array<{ gmail_id: string }>;
     for (const row of rows) found.add(row.gmail_id);
   }
@@ -150,12 +148,12 @@ export function storedGmailIds(db: Db, accountId: number, ids: readonly string[]
 
 /** Marks a copy deleted in Gmail (kept for the record); returns whether a row changed. */
 export function markDeleted(db: Db, accountId: number, gmailId: string): boolean {
-  return db.prepare('UPDATE emails SET deleted_at = ? WHERE account_id = ? AND gmail_id = ? AND deleted_at IS NULL').run(nowIso(), accountId, gmailId).changes > 0;
+  return statement(db, 'UPDATE emails SET deleted_at = ? WHERE account_id = ? AND gmail_id = ? AND deleted_at IS NULL').run(nowIso(), accountId, gmailId).changes > 0;
 }
 
 /** Replaces a copy's labels; returns whether a row changed. */
 export function setLabels(db: Db, accountId: number, gmailId: string, labels: readonly string[]): boolean {
-  return db.prepare('UPDATE emails SET label_ids = ? WHERE account_id = ? AND gmail_id = ?').run(JSON.stringify(labels), accountId, gmailId).changes > 0;
+  return statement(db, 'UPDATE emails SET label_ids = ? WHERE account_id = ? AND gmail_id = ?').run(JSON.stringify(labels), accountId, gmailId).changes > 0;
 }
 
 export function replaceParticipants(
@@ -163,8 +161,8 @@ export function replaceParticipants(
   emailId: number,
   participants: { from: Address | null; to: readonly Address[]; cc: readonly Address[]; bcc: readonly Address[]; replyTo: readonly Address[] },
 ): void {
-  db.prepare('DELETE FROM email_participants WHERE email_id = ?').run(emailId);
-  const insert = db.prepare('INSERT OR IGNORE INTO email_participants (email_id, role, address, name) VALUES (?, ?, ?, ?)');
+  statement(db, 'DELETE FROM email_participants WHERE email_id = ?').run(emailId);
+  const insert = statement(db, 'INSERT OR IGNORE INTO email_participants (email_id, role, address, name) VALUES (?, ?, ?, ?)');
   const roles: Array<[string, readonly Address[]]> = [
     ['from', participants.from ? [participants.from] : []],
     ['to', participants.to],
@@ -177,15 +175,15 @@ export function replaceParticipants(
 
 /** Sets a copy's investor matches to exactly these. */
 export function replaceMatches(db: Db, emailId: number, matches: readonly InvestorMatch[]): void {
-  db.prepare('DELETE FROM email_investor_matches WHERE email_id = ?').run(emailId);
-  const insert = db.prepare('INSERT OR IGNORE INTO email_investor_matches (email_id, investor_id, strategy, matched_address, matched_at) VALUES (?, ?, ?, ?, ?)');
+  statement(db, 'DELETE FROM email_investor_matches WHERE email_id = ?').run(emailId);
+  const insert = statement(db, 'INSERT OR IGNORE INTO email_investor_matches (email_id, investor_id, strategy, matched_address, matched_at) VALUES (?, ?, ?, ?, ?)');
   const now = nowIso();
   for (const m of matches) insert.run(emailId, m.investorId, m.strategy, m.address, now);
 }
 
 export function matchesOf(db: Db, emailId: number): InvestorMatch[] {
   return (
-    db.prepare('SELECT investor_id, strategy, matched_address FROM email_investor_matches WHERE email_id = ? ORDER BY investor_id').all(emailId) as Array<{
+    statement(db, 'SELECT investor_id, strategy, matched_address FROM email_investor_matches WHERE email_id = ? ORDER BY investor_id').all(emailId) as Array<{
       investor_id: number;
       strategy: 'exact' | 'domain';
       matched_address: string;
@@ -234,7 +232,7 @@ export function* listEmailsForRematch(db: Db, options: { investorId?: number; ac
     where.push('e.account_id = ?');
     args.push(options.accountId);
   }
-  const page = db.prepare(
+  const page = statement(db, 
     `SELECT e.id, e.account_id, a.email AS account_email, e.from_address, e.from_name, e.to_json, e.cc_json, e.bcc_json, e.reply_to_json
      FROM emails e JOIN email_accounts a ON a.id = e.account_id WHERE ${where.join(' AND ')} ORDER BY e.id DESC LIMIT ?`,
   );
@@ -271,8 +269,7 @@ export interface AccountCounts {
 
 /** Per-account totals: copies stored, copies matched to an investor, deleted, headers-only. */
 export function countByAccount(db: Db, accountId?: number): AccountCounts[] {
-  const rows = db
-    .prepare(
+  const rows = statement(db, 
       `SELECT e.account_id AS accountId, count(*) AS emails,
               sum(CASE WHEN EXISTS (SELECT 1 FROM email_investor_matches m WHERE m.email_id = e.id) THEN 1 ELSE 0 END) AS matched,
               sum(CASE WHEN e.deleted_at IS NOT NULL THEN 1 ELSE 0 END) AS deleted,

@@ -33,3 +33,27 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
 export function nowIso(now: Date = new Date()): string {
   return now.toISOString();
 }
+
+const MAX_CACHED_STATEMENTS = 256;
+const statementCache = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * A prepared statement for this connection, prepared once and reused. Preparing costs more than
+ * running a small statement, and capture and rematch run the same few statements for every message.
+ * Callers must not change a cached statement's mode (pluck, raw, expand): use db.prepare for that.
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let cache = statementCache.get(db);
+  if (!cache) {
+    cache = new Map();
+    statementCache.set(db, cache);
+  }
+  let prepared = cache.get(sql);
+  if (!prepared) {
+    // Statements with generated IN lists vary by length; a bound keeps the cache from growing without end.
+    if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();
+    prepared = db.prepare(sql);
+    cache.set(sql, prepared);
+  }
+  return prepared;
+}

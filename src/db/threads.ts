@@ -3,7 +3,7 @@
  * rules). A merged thread keeps its row with merged_into set, so an id handed out earlier still
  * leads to the live conversation.
  */
-import type { Db } from './open.js';
+import { statement, type Db } from './open.js';
 
 export interface ThreadRow {
   id: number;
@@ -16,7 +16,7 @@ export interface ThreadRow {
 /** Thread ids for the keys that exist, key -> thread id (possibly a merged one). */
 export function threadIdsForKeys(db: Db, keys: readonly string[]): Map<string, number> {
   const found = new Map<string, number>();
-  const select = db.prepare('SELECT thread_id FROM email_thread_keys WHERE key = ?');
+  const select = statement(db, 'SELECT thread_id FROM email_thread_keys WHERE key = ?');
   for (const key of keys) {
     const row = select.get(key) as { thread_id: number } | undefined;
     if (row) found.set(key, row.thread_id);
@@ -25,12 +25,12 @@ export function threadIdsForKeys(db: Db, keys: readonly string[]): Map<string, n
 }
 
 export function getThread(db: Db, id: number): ThreadRow | undefined {
-  return db.prepare('SELECT id, subject, first_message_ms, last_message_ms, merged_into FROM email_threads WHERE id = ?').get(id) as ThreadRow | undefined;
+  return statement(db, 'SELECT id, subject, first_message_ms, last_message_ms, merged_into FROM email_threads WHERE id = ?').get(id) as ThreadRow | undefined;
 }
 
 /** The live thread an id leads to, following merged_into. */
 export function liveThreadId(db: Db, id: number): number {
-  const select = db.prepare('SELECT merged_into FROM email_threads WHERE id = ?');
+  const select = statement(db, 'SELECT merged_into FROM email_threads WHERE id = ?');
   let current = id;
   for (let hops = 0; hops < 1000; hops++) {
     const row = select.get(current) as { merged_into: number | null } | undefined;
@@ -41,12 +41,12 @@ export function liveThreadId(db: Db, id: number): number {
 }
 
 export function createThread(db: Db, subject: string | null, messageMs: number | null): number {
-  const info = db.prepare('INSERT INTO email_threads (subject, first_message_ms, last_message_ms) VALUES (?, ?, ?)').run(subject, messageMs, messageMs);
+  const info = statement(db, 'INSERT INTO email_threads (subject, first_message_ms, last_message_ms) VALUES (?, ?, ?)').run(subject, messageMs, messageMs);
   return Number(info.lastInsertRowid);
 }
 
 export function addThreadKeys(db: Db, threadId: number, keys: readonly string[]): void {
-  const insert = db.prepare('INSERT INTO email_thread_keys (key, thread_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET thread_id = excluded.thread_id');
+  const insert = statement(db, 'INSERT INTO email_thread_keys (key, thread_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET thread_id = excluded.thread_id');
   for (const key of keys) insert.run(key, threadId);
 }
 
@@ -58,7 +58,7 @@ export function touchThread(db: Db, threadId: number, subject: string | null, me
   const later = messageMs !== null && (row.last_message_ms === null || messageMs > row.last_message_ms);
   const takeSubject = Boolean(subject) && (!row.subject || earlier);
   if (!earlier && !later && !takeSubject) return;
-  db.prepare('UPDATE email_threads SET subject = ?, first_message_ms = ?, last_message_ms = ? WHERE id = ?').run(
+  statement(db, 'UPDATE email_threads SET subject = ?, first_message_ms = ?, last_message_ms = ? WHERE id = ?').run(
     takeSubject ? subject : row.subject,
     earlier ? messageMs : row.first_message_ms,
     later ? messageMs : row.last_message_ms,
@@ -70,10 +70,10 @@ export function touchThread(db: Db, threadId: number, subject: string | null, me
 export function mergeThreadsInto(db: Db, targetId: number, absorbedIds: readonly number[]): void {
   const absorbed = absorbedIds.filter((id) => id !== targetId);
   if (absorbed.length === 0) return;
-  const repointEmails = db.prepare('UPDATE emails SET thread_id = ? WHERE thread_id = ?');
-  const repointKeys = db.prepare('UPDATE email_thread_keys SET thread_id = ? WHERE thread_id = ?');
-  const repointMerged = db.prepare('UPDATE email_threads SET merged_into = ? WHERE merged_into = ?');
-  const markMerged = db.prepare('UPDATE email_threads SET merged_into = ? WHERE id = ?');
+  const repointEmails = statement(db, 'UPDATE emails SET thread_id = ? WHERE thread_id = ?');
+  const repointKeys = statement(db, 'UPDATE email_thread_keys SET thread_id = ? WHERE thread_id = ?');
+  const repointMerged = statement(db, 'UPDATE email_threads SET merged_into = ? WHERE merged_into = ?');
+  const markMerged = statement(db, 'UPDATE email_threads SET merged_into = ? WHERE id = ?');
   for (const id of absorbed) {
     const row = getThread(db, id);
     repointEmails.run(targetId, id);
@@ -89,5 +89,5 @@ export function mergeThreadsInto(db: Db, targetId: number, absorbedIds: readonly
 
 /** Keys that lead to a thread (tests, diagnostics). */
 export function keysOfThread(db: Db, threadId: number): string[] {
-  return (db.prepare('SELECT key FROM email_thread_keys WHERE thread_id = ? ORDER BY key').all(threadId) as Array<{ key: string }>).map((row) => row.key);
+  return (statement(db, 'SELECT key FROM email_thread_keys WHERE thread_id = ? ORDER BY key').all(threadId) as Array<{ key: string }>).map((row) => row.key);
 }
