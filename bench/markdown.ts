@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from './lib/crm-cli.js';
 import { formatNumber, formatSummary, type Summary } from './lib/stats.js';
 import { STAGE_LABELS, type Stage } from './lib/cpu-profile.js';
 import type { Results } from './run.js';
-import type { TargetId } from './report.js';
+import { stageLine, type TargetId } from './report.js';
 
 const pct = (value: number): string => `${formatNumber(value * 100, 1)}%`;
 const range = (summary: Summary, unit: string, digits?: number): string => formatSummary(summary, unit, digits).replace(/\((.*)\)/, '($1)');
@@ -19,7 +19,7 @@ const range = (summary: Summary, unit: string, digits?: number): string => forma
 export function markdown(results: Results): string {
   const lines: string[] = [];
   const m = results.machine;
-  lines.push(`Measured with \`${results.command}\` (${results.mode} mode) on ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB memory, ${m.platform}, Node ${m.node}; load average ${m.loadAverageAtStart.join(' / ')} at start (the cores were shared). Median of the runs, (min-max) when they differ.`);
+  lines.push(`Measured with \`${results.command}\` (${results.mode} mode) on ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB memory, ${m.platform}, Node ${m.node}; load average ${m.loadAverageAtStart.join(' / ')} at start. Median of the runs, (min-max) when they differ.`);
   lines.push('');
   lines.push('| figure | measured | target | verdict |');
   lines.push('|---|---|---|---|');
@@ -34,11 +34,17 @@ export function markdown(results: Results): string {
           `${range(account.wallSeconds, ' s', 1)}, ${range(account.apiCalls, ' calls', 0)}, ${range(account.units, ' units', 0)}, ${formatNumber(account.unitsPerStoredMessage.median, 2)} units per stored message, ${formatNumber(account.unitsPerStoredInvestorMessage.median, 2)} per stored investor message, ${formatNumber(account.getsPerSec.median, 1)} get/s = ${pct(account.shareOfGetCeiling.median)} | | |`,
       );
     }
+    lines.push(`| the whole firm's sync process (5 accounts at once): peak RSS; CPU time over wall time | ${range(firm.peakRssMb, ' MB', 1)}; ${range(firm.processCpuSeconds, ' s', 1)} over ${range(firm.processWallSeconds, ' s', 1)} | | |`);
     if (q.versusNaive && q.naive) {
       const v = q.versusNaive;
       lines.push(`| quota units, crm-mail vs naive baseline (list all + get every message raw; units exact) | ${v.crmUnits.toLocaleString('en-US')} vs ${v.naiveUnits.toLocaleString('en-US')}: ${formatNumber(v.timesFewerUnits, 1)}x fewer (ratio ${formatNumber(v.unitsRatio, 3)}) | >= 10x fewer | ${verdict('units-vs-naive')} |`);
       lines.push(`| wall time, crm-mail vs naive (sum over accounts; naive extrapolated from ${q.naive.sampleMessages} raw gets timed at ${formatNumber(q.naive.sampleRawPerSec, 1)}/s) | ${formatNumber(v.crmWallSeconds, 0)} s vs ${formatNumber(v.naiveWallSeconds, 0)} s (ratio ${formatNumber(v.wallRatio, 3)}) | | |`);
     }
+  }
+  const single = results.quotaSingle;
+  if (single) {
+    const a = single.perAccount[0]!;
+    lines.push(`| the same backfill of ${a.account} alone in its process (1 run) | ${range(a.wallSeconds, ' s', 1)}, ${formatNumber(a.getsPerSec.median, 1)} get/s = ${pct(a.shareOfGetCeiling.median)} of the ceiling | | |`);
   }
   const d = results.defaultRate;
   if (d) lines.push(`| the same backfill at the default CRM_GMAIL_RATE_UNITS_SEC=150 | lowest account ${pct(d.firm.lowestShareOfGetCeiling)}, median ${pct(d.firm.medianShareOfGetCeiling)} of the 50 get/s ceiling (60% at most by that setting) | | |`);
@@ -67,6 +73,7 @@ export function markdown(results: Results): string {
     lines.push(`| peak RSS growth, ${mem.points[0]!.mailboxMessages.toLocaleString('en-US')} -> ${mem.points[mem.points.length - 1]!.mailboxMessages.toLocaleString('en-US')} messages | x${formatNumber(mem.growth, 2)} | flat (<= x1.10) | ${verdict('rss-flat')} |`);
   }
   const r = results.rematch;
+  if (r?.profile) lines.push(`| where rematch's time goes (node --cpu-prof, share of busy CPU time) | ${stageLine(r.profile)} | | |`);
   if (r) lines.push(`| \`crm-mail rematch\` over ${r.storedMessages.toLocaleString('en-US')} stored messages after adding ${r.investorsAdded} investors (whole process; ${r.linksAdded.toLocaleString('en-US')} links added) | ${range(r.wallMs, ' ms', 0)} | < 5 s | ${verdict('rematch')} |`);
   const s = results.startup;
   if (s) {

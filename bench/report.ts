@@ -35,6 +35,7 @@ export function targetsOf(results: Results): TargetVerdict[] {
           id: 'fetch-rate',
           target: 'backfill at >= 90% of the quota ceiling (50 messages.get/s per user) for the messages it must fetch',
           measured: `lowest account ${pct(quota.firm.lowestShareOfGetCeiling)}, median account ${pct(quota.firm.medianShareOfGetCeiling)} (CRM_GMAIL_RATE_UNITS_SEC=${quota.clientRateUnitsPerSec})` +
+            (results.quotaSingle ? `; one account alone in its process: ${pct(results.quotaSingle.firm.lowestShareOfGetCeiling)}` : '') +
             (results.defaultRate ? `; at the default 150: lowest ${pct(results.defaultRate.firm.lowestShareOfGetCeiling)} (at most 60% by that setting)` : ''),
           verdict: quota.firm.lowestShareOfGetCeiling >= 0.9 ? 'met' : 'missed',
           note: quick,
@@ -125,6 +126,14 @@ export function targetsOf(results: Results): TargetVerdict[] {
   return verdicts;
 }
 
+/** The busy stages of a profile, largest first, with their share of the busy time. */
+export function stageLine(profile: { ms: Record<Stage, number>; shareOfBusy: Partial<Record<Stage, number>>; topFunctions: Array<{ name: string; where: string; ms: number }> }): string {
+  const order = (Object.keys(profile.ms) as Stage[]).filter((stage) => stage !== 'idle' && profile.ms[stage] >= 1).sort((a, b) => profile.ms[b] - profile.ms[a]);
+  const stages = order.map((stage) => `${stage} ${formatNumber((profile.shareOfBusy[stage] ?? 0) * 100, 1)}%`).join(', ');
+  const top = profile.topFunctions.slice(0, 4).map((f) => `${f.name} (${f.where}) ${f.ms} ms`).join('; ');
+  return `${stages}; heaviest: ${top}`;
+}
+
 function header(title: string, columns: number): Array<{ colSpan: number; content: string }> {
   return [{ colSpan: columns, content: title }];
 }
@@ -208,6 +217,10 @@ export function renderReport(results: Results): string {
     }
     out.push('');
   }
+  if (results.quotaSingle) {
+    out.push(accountTable(`1a. The first account's backfill alone in its process (same quota and rate), ${results.quotaSingle.repetitions} run: no other account competes for the process's one JS thread`, results.quotaSingle));
+    out.push('');
+  }
   if (results.defaultRate) {
     out.push(accountTable(`1b. The same backfill with crm-mail's default CRM_GMAIL_RATE_UNITS_SEC=150 (60% of Gmail's 250 by design), ${results.defaultRate.repetitions} run(s)`, results.defaultRate));
     out.push('');
@@ -254,7 +267,7 @@ export function renderReport(results: Results): string {
     for (const point of mem.points) {
       table.push([
         `peak RSS, ${point.mailboxMessages.toLocaleString('en-US')}-message mailbox (${point.stored.toLocaleString('en-US')} stored, ${point.fetchedMetadata.toLocaleString('en-US')} headers fetched)`,
-        `${formatSummary(point.peakRssMb, ' MB', 1)}; wall ${formatSummary(point.wallSeconds, ' s', 1)}`,
+        `${formatSummary(point.peakRssMb, ' MB', 1)}; V8 heap alive after a full GC at exit ${formatSummary(point.liveHeapAtExitMb, ' MB', 1)}; wall ${formatSummary(point.wallSeconds, ' s', 1)}`,
       ]);
     }
     table.push(['growth of peak RSS, largest over smallest mailbox', `x${formatNumber(mem.growth, 3)}`]);
@@ -263,6 +276,7 @@ export function renderReport(results: Results): string {
     const r = results.rematch;
     table.push(header(`5. Rematch: ${r.storedMessages.toLocaleString('en-US')} stored copies (${r.distinctMessages.toLocaleString('en-US')} distinct generated messages, built in ${r.storeBuildSeconds} s), ${r.investorsAdded} investors added`, 2));
     table.push([`${r.command}: examined ${r.examined.toLocaleString('en-US')}, changed ${r.changed.toLocaleString('en-US')}, ${r.linksAdded.toLocaleString('en-US')} links added`, ms(r.wallMs)]);
+    if (r.profile) table.push([`where rematch's time goes (node --cpu-prof, one more run, ${formatNumber(r.profile.wallSeconds, 1)} s)`, stageLine(r.profile)]);
   }
   if (results.startup) {
     const s = results.startup;

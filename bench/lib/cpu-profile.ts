@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 export type Stage = 'parse' | 'match' | 'sqlite' | 'http' | 'attachments' | 'sync' | 'cli' | 'gc' | 'idle' | 'other';
 
 export const STAGE_LABELS: Record<Stage, string> = {
-  parse: 'parse (mailparser, src/mail)',
+  parse: 'parse (mailparser, src/mail incl. its address helpers)',
   match: 'match (src/match)',
   sqlite: 'SQLite (better-sqlite3, src/db, capture)',
   http: 'HTTP client (gaxios, googleapis, auth, src/gmail, node http)',

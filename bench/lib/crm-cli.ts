@@ -24,6 +24,9 @@ export interface CliRun {
   peakRssMb?: number;
   /** CPU time (user + system) the process used, in ms (with `measureRss`). */
   cpuMs?: number;
+  /** V8 heap still in use after a full collection at exit, and external memory, in MiB (with `measureRss`). */
+  liveHeapAtExitMb?: number;
+  externalAtExitMb?: number;
   /** Path of the .cpuprofile written (with `cpuProfileDir`). */
   cpuProfile?: string;
 }
@@ -48,7 +51,7 @@ export function runCrmMail(args: string[], options: CliRunOptions): Promise<CliR
   let rssFile: string | undefined;
   if (options.measureRss) {
     rssFile = join(options.env.CRM_MAIL_BENCH_TMP ?? '/tmp', `rss-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-    nodeOptions.push(`--import=${PEAK_RSS_PRELOAD}`);
+    nodeOptions.push('--expose-gc', `--import=${PEAK_RSS_PRELOAD}`);
     extraEnv.CRM_MAIL_BENCH_RSS_FILE = rssFile;
   }
   if (options.cpuProfileDir) {
@@ -87,9 +90,11 @@ export function runCrmMail(args: string[], options: CliRunOptions): Promise<CliR
       clearTimeout(timer);
       const result: CliRun = { code: code ?? -1, stdout, stderr, wallMs };
       if (rssFile && existsSync(rssFile)) {
-        const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRssKb: number; cpuMs: number };
+        const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { maxRssKb: number; cpuMs: number; liveHeapKb?: number; externalKb?: number };
         result.peakRssMb = usage.maxRssKb / 1024;
         result.cpuMs = usage.cpuMs;
+        if (usage.liveHeapKb !== undefined) result.liveHeapAtExitMb = usage.liveHeapKb / 1024;
+        if (usage.externalKb !== undefined) result.externalAtExitMb = usage.externalKb / 1024;
         rmSync(rssFile, { force: true });
       }
       if (options.cpuProfileDir) {

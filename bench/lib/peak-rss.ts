@@ -10,6 +10,20 @@ const target = process.env.CRM_MAIL_BENCH_RSS_FILE;
 if (target) {
   process.on('exit', () => {
     const usage = process.resourceUsage();
-    writeFileSync(target, JSON.stringify({ pid: process.pid, maxRssKb: usage.maxRSS, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 }));
+    // With --expose-gc (the suite passes it), what is still alive after a full collection at exit:
+    // memory a run keeps rather than memory the collector had not yet reclaimed.
+    const collect = (globalThis as { gc?: () => void }).gc;
+    collect?.();
+    const memory = process.memoryUsage();
+    writeFileSync(
+      target,
+      JSON.stringify({
+        pid: process.pid,
+        maxRssKb: usage.maxRSS,
+        cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+        liveHeapKb: collect ? Math.round(memory.heapUsed / 1024) : undefined,
+        externalKb: collect ? Math.round(memory.external / 1024) : undefined,
+      }),
+    );
   });
 }

@@ -202,7 +202,8 @@ export async function naiveBaseline(emulator: Emulator, rateUnitsPerSec: number,
   const fetcher = new GmailAccountClient({ user: sampleAccount, credentials, apiRoot: emulator.rootUrl, unitsPerSec: rateUnitsPerSec, retryMax: 5 });
   // An idle account may spend a whole second's quota at once; fetch that burst first, untimed, so the
   // timed sample shows the sustained rate a long backup runs at.
-  const burst = all.filter((id) => !sample.includes(id)).slice(0, Math.floor(rateUnitsPerSec / 5));
+  const sampled = new Set(sample);
+  const burst = all.filter((id) => !sampled.has(id)).slice(0, Math.floor(rateUnitsPerSec / 5));
   await fetcher.getMessages(burst, 'raw');
   log(`  naive baseline: raw fetch of ${sample.length} of ${all.length} messages of ${sampleAccount} (after an untimed burst of ${burst.length})`);
   const started = performance.now();
@@ -282,7 +283,16 @@ export interface QuotaBackfillResult {
 export async function benchQuotaBackfill(
   emulator: Emulator,
   scenario: Scenario,
-  options: { rateUnitsPerSec: number; quotaUnitsPerSec: number; repetitions: number; naiveSample?: number; keepLastFirm?: boolean; settings?: Record<string, string> },
+  options: {
+    rateUnitsPerSec: number;
+    quotaUnitsPerSec: number;
+    repetitions: number;
+    naiveSample?: number;
+    keepLastFirm?: boolean;
+    settings?: Record<string, string>;
+    /** Sync this one account only (`crm-mail sync --account`). */
+    account?: string;
+  },
   log: Log,
 ): Promise<QuotaBackfillResult> {
   const runs: BackfillRun[] = [];
@@ -290,7 +300,7 @@ export async function benchQuotaBackfill(
   const concurrency = Number(options.settings?.CRM_GMAIL_ACCOUNT_CONCURRENCY ?? 3);
   for (let repetition = 0; repetition < options.repetitions; repetition++) {
     const firm = await createFirm(emulator, scenario, { rateUnitsPerSec: options.rateUnitsPerSec, settings: options.settings });
-    const run = await backfillOnce(emulator, scenario, firm, options.quotaUnitsPerSec);
+    const run = await backfillOnce(emulator, scenario, firm, options.quotaUnitsPerSec, options.account);
     runs.push(run);
     const shares = run.accounts.map((account) => account.shareOfGetCeiling);
     log(

@@ -17,6 +17,8 @@ export interface MemoryPoint {
   stored: number;
   wallSeconds: Summary;
   peakRssMb: Summary;
+  /** V8 heap still alive after a full GC at exit: what the run retained, as opposed to garbage not yet collected. */
+  liveHeapAtExitMb: Summary;
 }
 
 export interface MemoryResult {
@@ -39,6 +41,7 @@ export async function benchMemory(sizes: number[], repetitions: number, log: Log
     try {
       const walls: number[] = [];
       const peaks: number[] = [];
+      const live: number[] = [];
       let counts = { listed: 0, fetched: 0, stored: 0 };
       for (let repetition = 0; repetition < repetitions; repetition++) {
         const firm = await createFirm(emulator, scenario, { rateUnitsPerSec: 100_000 });
@@ -55,12 +58,16 @@ export async function benchMemory(sizes: number[], repetitions: number, log: Log
           };
           walls.push(run.wallMs / 1000);
           peaks.push(run.peakRssMb);
-          log(`  ${size.toLocaleString('en-US')} messages, run ${repetition + 1}/${repetitions}: peak RSS ${round(run.peakRssMb, 1)} MB, ${round(run.wallMs / 1000)}s, stored ${counts.stored}`);
+          live.push(run.liveHeapAtExitMb ?? Number.NaN);
+          log(
+            `  ${size.toLocaleString('en-US')} messages, run ${repetition + 1}/${repetitions}: peak RSS ${round(run.peakRssMb, 1)} MB, ` +
+              `live heap at exit ${round(run.liveHeapAtExitMb ?? Number.NaN, 1)} MB, ${round(run.wallMs / 1000)}s, stored ${counts.stored}`,
+          );
         } finally {
           firm.remove();
         }
       }
-      points.push({ mailboxMessages: scenario.mailboxes[scenario.partners[0]!.email]!.length, listed: counts.listed, fetchedMetadata: counts.fetched, stored: counts.stored, wallSeconds: summarize(walls), peakRssMb: summarize(peaks, 1) });
+      points.push({ mailboxMessages: scenario.mailboxes[scenario.partners[0]!.email]!.length, listed: counts.listed, fetchedMetadata: counts.fetched, stored: counts.stored, wallSeconds: summarize(walls), peakRssMb: summarize(peaks, 1), liveHeapAtExitMb: summarize(live, 1) });
     } finally {
       await emulator.stop();
     }

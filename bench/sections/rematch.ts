@@ -27,6 +27,7 @@ import { enrollAll } from '../../src/sync/enroll.js';
 import { buildInvestorIndex } from '../../src/sync/wiring.js';
 import { parseJson, runCrmMailOk } from '../lib/crm-cli.js';
 import { round, summarize, type Summary } from '../lib/stats.js';
+import { stageBreakdown, type StageBreakdown } from '../lib/cpu-profile.js';
 
 type Log = (line: string) => void;
 
@@ -113,27 +114,23 @@ export interface RematchResult {
   linksAdded: number;
   wallMs: Summary;
   command: string;
+  /** One more run under node --cpu-prof: where rematch spends its time. */
+  profile?: StageBreakdown & { wallSeconds: number };
 }
 
-/**
- * Each repetition adds the same 100 investors, runs `crm-mail rematch`, then removes them again
- * (their links go with them, ON DELETE CASCADE), so every run does the same work.
- */
-export async function benchRematch(store: Store, repetitions: number, log: Log): Promise<RematchResult> {
-  const walls: number[] = [];
-  let last: RematchJson | undefined;
-  for (let repetition = 0; repetition < repetitions; repetition++) {
-    const writer = openDatabase(store.dbPath);
-    let ids: number[];
-    try {
-      ids = insertCrmFixture(writer, { investors: store.withheld }).investorIds;
-    } finally {
-      writer.close();
-    }
-    const run = await runCrmMailOk(['--json', 'rematch'], { env: store.env });
-    last = parseJson<RematchJson>(run, 'crm-mail rematch');
-    walls.push(run.wallMs);
-    log(`  rematch run ${repetition + 1}/${repetitions}: ${Math.round(run.wallMs)} ms, examined ${last.examined}, ${last.linksAdded} links added`);
+/** Adds the withheld investors, runs `crm-mail rematch`, removes them again (links cascade). */
+async function rematchOnce(store: Store, cpuProfileDir?: string): Promise<{ wallMs: number; json: RematchJson; cpuProfile?: string }> {
+  const writer = openDatabase(store.dbPath);
+  let ids: number[];
+  try {
+    ids = insertCrmFixture(writer, { investors: store.withheld }).investorIds;
+  } finally {
+    writer.close();
+  }
+  try {
+    const run = await runCrmMailOk(['--json', 'rematch'], { env: store.env, cpuProfileDir });
+    return { wallMs: run.wallMs, json: parseJson<RematchJson>(run, 'crm-mail rematch'), cpuProfile: run.cpuProfile };
+  } finally {
     const cleaner = openDatabase(store.dbPath);
     try {
       const remove = cleaner.prepare('DELETE FROM investors WHERE id = ?');
@@ -142,7 +139,19 @@ export async function benchRematch(store: Store, repetitions: number, log: Log):
       cleaner.close();
     }
   }
-  return {
+}
+
+/** Every repetition does the same work: the same 100 investors added, linked, and removed again. */
+export async function benchRematch(store: Store, repetitions: number, log: Log, options: { profile?: boolean } = {}): Promise<RematchResult> {
+  const walls: number[] = [];
+  let last: RematchJson | undefined;
+  for (let repetition = 0; repetition < repetitions; repetition++) {
+    const run = await rematchOnce(store);
+    last = run.json;
+    walls.push(run.wallMs);
+    log(`  rematch run ${repetition + 1}/${repetitions}: ${Math.round(run.wallMs)} ms, examined ${last.examined}, ${last.linksAdded} links added`);
+  }
+  const result: RematchResult = {
     storedMessages: store.stored,
     distinctMessages: store.distinctMessages,
     storeBuildSeconds: store.buildSeconds,
@@ -154,6 +163,13 @@ export async function benchRematch(store: Store, repetitions: number, log: Log):
     wallMs: summarize(walls, 0),
     command: 'crm-mail --json rematch (local), spawned through bin/crm-mail',
   };
+  if (options.profile) {
+    const run = await rematchOnce(store, join(store.dir, 'profile'));
+    if (!run.cpuProfile) throw new Error('node --cpu-prof wrote no profile for rematch');
+    result.profile = { ...stageBreakdown(run.cpuProfile), wallSeconds: round(run.wallMs / 1000) };
+    log(`  profiled rematch: ${Math.round(run.wallMs)} ms, dominant stage ${result.profile.dominant}`);
+  }
+  return result;
 }
 
 export interface StartupResult {
