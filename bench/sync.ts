@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateScenario, SCENARIOS, startEmulator } from '../src/emulator/index.js';
+import { crmMailSettings, generateScenario, SCENARIOS, startEmulator } from '../src/emulator/index.js';
 import { insertCrmFixture } from '../src/db/crm.js';
 import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
@@ -87,11 +87,7 @@ async function main(): Promise<void> {
     db.close();
     const env = {
       CRM_DB_PATH: dbPath,
-      CRM_GMAIL_INTEGRATION_ENABLED: 'true',
-      CRM_GMAIL_WORKSPACE_DOMAIN: emu.domain,
-      CRM_GMAIL_SA_KEY_PATH: emu.serviceAccountKeyFile,
-      CRM_GMAIL_API_ROOT: emu.rootUrl,
-      CRM_GMAIL_TOKEN_URL: emu.tokenUrl,
+      ...crmMailSettings(emu),
       CRM_GMAIL_RATE_UNITS_SEC: rate,
       CRM_GMAIL_ACCOUNT_CONCURRENCY: concurrency,
       CRM_GMAIL_ATTACHMENTS_DIR: join(dir, 'attachments'),

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Emulator, Scenario } from '../../src/emulator/index.js';
+import { crmMailSettings, type Emulator, type Scenario } from '../../src/emulator/index.js';
 import { insertCrmFixture } from '../../src/db/crm.js';
 import { migrate } from '../../src/db/migrate.js';
 import { openDatabase } from '../../src/db/open.js';
@@ -40,11 +40,7 @@ export async function createFirm(emulator: Emulator, scenario: Scenario, options
   }
   const env: Record<string, string> = {
     CRM_DB_PATH: dbPath,
-    CRM_GMAIL_INTEGRATION_ENABLED: 'true',
-    CRM_GMAIL_WORKSPACE_DOMAIN: emulator.domain,
-    CRM_GMAIL_SA_KEY_PATH: emulator.serviceAccountKeyFile,
-    CRM_GMAIL_API_ROOT: emulator.rootUrl,
-    CRM_GMAIL_TOKEN_URL: emulator.tokenUrl,
+    ...crmMailSettings(emulator),
     CRM_GMAIL_RATE_UNITS_SEC: String(options.rateUnitsPerSec),
     CRM_GMAIL_ATTACHMENTS_DIR: join(dir, 'attachments'),
     CRM_MAIL_BENCH_TMP: dir,

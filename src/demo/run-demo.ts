@@ -13,7 +13,7 @@ import { CliContext } from '../cli/context.js';
 import { openDatabase } from '../db/open.js';
 import { ACTIVITY_SINCE_KEY, getSetting } from '../db/settings.js';
 import { threadOfMessage } from '../db/threadsView.js';
-import { generateScenario, SCENARIOS, startEmulator, type Emulator, type Scenario } from '../emulator/index.js';
+import { crmMailSettings, generateScenario, SCENARIOS, startEmulator, type Emulator } from '../emulator/index.js';
 import { validateModelFile } from '../activity/modelFile.js';
 import { freshInvestorMail } from './freshMail.js';
 import { seedDemoCrm } from './seedCrm.js';
@@ -53,15 +53,11 @@ function shown(path: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-function demoEnv(dir: string, emulator: Emulator, scenario: Scenario, source: NodeJS.ProcessEnv, model: string | undefined): Record<string, string> {
+function demoEnv(dir: string, emulator: Emulator, source: NodeJS.ProcessEnv, model: string | undefined): Record<string, string> {
   const env: Record<string, string> = {
     CRM_DB_PATH: join(dir, 'crm.db'),
-    CRM_GMAIL_INTEGRATION_ENABLED: 'true',
+    ...crmMailSettings(emulator),
     CRM_GMAIL_AUTH_METHOD: 'dwd',
-    CRM_GMAIL_SA_KEY_PATH: emulator.serviceAccountKeyFile,
-    CRM_GMAIL_WORKSPACE_DOMAIN: scenario.domain,
-    CRM_GMAIL_API_ROOT: emulator.rootUrl,
-    CRM_GMAIL_TOKEN_URL: emulator.tokenUrl,
     CRM_GMAIL_ATTACHMENTS_DIR: join(dir, 'attachments'),
   };
   if (model) {
@@ -107,7 +103,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const model = await usableModel(source.CRM_MAIL_MODEL);
   const scenario = generateScenario(SCENARIOS.small);
   const emulator = await startEmulator({ scenario, keyDir: dir });
-  const env = demoEnv(dir, emulator, scenario, source, model.path);
+  const env = demoEnv(dir, emulator, source, model.path);
   const dbPath = env.CRM_DB_PATH!;
   const envFile = join(dir, '.env.demo');
   writeFileSync(envFile, envFileText(env), { mode: 0o600 });

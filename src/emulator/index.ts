@@ -238,3 +238,17 @@ function mailboxEntries(scenario: Scenario, email: string): Array<RawSource & { 
   const mailboxes = scenario.mailboxes;
   return (mailboxes instanceof Map ? mailboxes.get(email) : (mailboxes as Record<string, never>)[email]) ?? [];
 }
+
+/**
+ * The crm-mail settings that point it at this emulator with domain-wide delegation: what tests, the
+ * demo and the benchmarks put in the environment of the crm-mail they run.
+ */
+export function crmMailSettings(emulator: Pick<Emulator, 'domain' | 'serviceAccountKeyFile' | 'rootUrl' | 'tokenUrl'>): Record<string, string> {
+  return {
+    CRM_GMAIL_INTEGRATION_ENABLED: 'true',
+    CRM_GMAIL_WORKSPACE_DOMAIN: emulator.domain,
+    CRM_GMAIL_SA_KEY_PATH: emulator.serviceAccountKeyFile,
+    CRM_GMAIL_API_ROOT: emulator.rootUrl,
+    CRM_GMAIL_TOKEN_URL: emulator.tokenUrl,
+  };
+}

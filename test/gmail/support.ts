@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Db } from '../../src/db/open.js';
 import { migrate } from '../../src/db/migrate.js';
-import type { Emulator } from '../../src/emulator/index.js';
+import { crmMailSettings, type Emulator } from '../../src/emulator/index.js';
 
 export const JANE = 'jane@northwind.vc';
 export const BOB = 'bob@northwind.vc';
@@ -50,11 +50,7 @@ export function mailbox(count: number, start = 0): Array<{ raw: Buffer; internal
 /** A configuration for the emulator; `extra` overrides or adds variables. */
 export function emulatorConfig(emu: Emulator, extra: Record<string, string> = {}): Config {
   return loadConfig({
-    CRM_GMAIL_INTEGRATION_ENABLED: 'true',
-    CRM_GMAIL_WORKSPACE_DOMAIN: 'northwind.vc',
-    CRM_GMAIL_SA_KEY_PATH: emu.serviceAccountKeyFile,
-    CRM_GMAIL_API_ROOT: emu.rootUrl,
-    CRM_GMAIL_TOKEN_URL: emu.tokenUrl,
+    ...crmMailSettings(emu),
     ...extra,
   });
 }

@@ -234,7 +234,7 @@ describe('threads and thread against a database the real sync filled', () => {
   let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    const { startEmulator } = await import('../../src/emulator/index.js');
+    const { startEmulator, crmMailSettings } = await import('../../src/emulator/index.js');
     const emulator = await startEmulator({
       mailboxes: { 'jane@northwind.vc': [{ raw }], 'omar@northwind.vc': [{ raw }], 'li@northwind.vc': [] },
       keyDir: join(synced, 'key'),
@@ -243,11 +243,7 @@ describe('threads and thread against a database the real sync filled', () => {
     (await makeCrmDb(syncedDb)).close();
     syncEnv = {
       CRM_DB_PATH: syncedDb,
-      CRM_GMAIL_INTEGRATION_ENABLED: 'true',
-      CRM_GMAIL_WORKSPACE_DOMAIN: 'northwind.vc',
-      CRM_GMAIL_SA_KEY_PATH: emulator.serviceAccountKeyFile,
-      CRM_GMAIL_API_ROOT: emulator.rootUrl,
-      CRM_GMAIL_TOKEN_URL: emulator.tokenUrl,
+      ...crmMailSettings(emulator),
       CRM_GMAIL_ATTACHMENTS_DIR: join(synced, 'attachments'),
     };
     expect((await runCli(['enroll-all'], { env: syncEnv })).code).toBe(0);

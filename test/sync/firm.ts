@@ -4,7 +4,7 @@
  * that points the CLI at both, and what the database should hold according to the scenario's truth.
  */
 import { join } from 'node:path';
-import { startEmulator, generateScenario, type Emulator, type EmulatorOptions, type Scenario, type ScenarioOptions } from '../../src/emulator/index.js';
+import { crmMailSettings, startEmulator, generateScenario, type Emulator, type EmulatorOptions, type Scenario, type ScenarioOptions } from '../../src/emulator/index.js';
 import { insertCrmFixture } from '../../src/db/crm.js';
 import { openDatabase, type Db } from '../../src/db/open.js';
 import { migratedDb } from './db.js';
@@ -33,11 +33,7 @@ export async function startFirm(
   db.close();
   const env: Record<string, string> = {
     CRM_DB_PATH: dbPath,
-    CRM_GMAIL_INTEGRATION_ENABLED: 'true',
-    CRM_GMAIL_WORKSPACE_DOMAIN: emu.domain,
-    CRM_GMAIL_SA_KEY_PATH: emu.serviceAccountKeyFile,
-    CRM_GMAIL_API_ROOT: emu.rootUrl,
-    CRM_GMAIL_TOKEN_URL: emu.tokenUrl,
+    ...crmMailSettings(emu),
     CRM_GMAIL_RATE_UNITS_SEC: '100000',
     CRM_GMAIL_ATTACHMENTS_DIR: join(dir, `${options.name ?? 'crm'}-attachments`),
     NO_PROXY: '127.0.0.1,localhost',
