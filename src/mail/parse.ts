@@ -276,25 +276,21 @@ export function gmailPartId(imapPartId: string | null | undefined): string {
     .join('.');
 }
 
+/** A message with nothing in it yet: empty lists and texts, not bulk, no problems. */
+export function blankMessage(messageKey = ''): CanonicalMessage {
+  return { labelIds: [], messageKey, references: [], subject: '', to: [], cc: [], bcc: [], replyTo: [], text: '', snippet: '', attachments: [], bulk: { isBulk: false }, problems: [] };
+}
+
 function emptyMessage(meta: GmailMeta | undefined, problems: string[]): CanonicalMessage {
   return {
+    ...blankMessage(),
     gmailId: meta?.gmailId,
     gmailThreadId: meta?.gmailThreadId,
     labelIds: meta?.labelIds ?? [],
     internalDateMs: meta?.internalDateMs,
     historyId: meta?.historyId,
     sizeEstimate: meta?.sizeEstimate,
-    messageKey: '',
-    references: [],
-    subject: '',
-    to: [],
-    cc: [],
-    bcc: [],
-    replyTo: [],
-    text: '',
     snippet: meta?.snippet ? cleanLine(decodeEntities(meta.snippet)) : '',
-    attachments: [],
-    bulk: { isBulk: false },
     problems,
   };
 }

@@ -1,20 +1,6 @@
-import type { CanonicalMessage } from '../../src/mail/parse.js';
+import { blankMessage, type CanonicalMessage } from '../../src/mail/parse.js';
 
-/** A parsed message built by hand: empty lists and texts, not bulk, no problems, plus `fields`. */
+/** A parsed message built by hand: the parser's blank message plus `fields`. */
 export function canonicalMessage(fields: Partial<CanonicalMessage> & Pick<CanonicalMessage, 'messageKey'>): CanonicalMessage {
-  return {
-    labelIds: [],
-    references: [],
-    subject: '',
-    to: [],
-    cc: [],
-    bcc: [],
-    replyTo: [],
-    text: '',
-    snippet: '',
-    attachments: [],
-    bulk: { isBulk: false },
-    problems: [],
-    ...fields,
-  };
+  return { ...blankMessage(), ...fields };
 }
