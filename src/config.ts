@@ -8,6 +8,8 @@ import { ConfigError } from './errors.js';
 export type AuthMethod = 'dwd' | 'oauth';
 export type DrafterKind = 'llama' | 'rule';
 export type CaptureMode = 'matched' | 'all';
+/** Gmail's quota models (the units and windows themselves are in gmail/quotaModel.ts). */
+export type QuotaModelName = '2026' | 'legacy';
 
 export interface Config {
   integrationEnabled: boolean;
@@ -23,7 +25,16 @@ export interface Config {
   backfillPageSize: number;
   maxAttachmentMb: number;
   attachConcurrency: number;
+  /** Which Gmail quota model the firm's Cloud project is metered under. */
+  quotaModel: QuotaModelName;
+  /** Per-account budget under the 2026 model, units per minute. */
+  rateUnitsPerMin: number;
+  /** Per-account budget under the legacy model, units per second. */
   rateUnitsPerSec: number;
+  /** All accounts together, units per minute (Gmail's per-project limit). */
+  projectUnitsPerMin: number;
+  /** A sync stops itself after this many minutes (resuming next run); default below the cron interval. */
+  syncMaxMin: number;
   retryMax: number;
   historyStaleDays: number;
   dbPath: string;
@@ -49,6 +60,8 @@ export const SECRET_VARIABLES = new Set(['CRM_GMAIL_OAUTH_CLIENT_SECRET', 'CRM_G
 interface VariableSpec {
   name: string;
   defaultValue?: string;
+  /** A default that follows another variable. */
+  defaultFrom?: (env: Env) => string;
   description: string;
 }
 
@@ -66,7 +79,16 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CRM_GMAIL_BACKFILL_PAGE_SIZE', defaultValue: '500', description: 'messages.list page size (1-500)' },
   { name: 'CRM_GMAIL_MAX_ATTACHMENT_MB', defaultValue: '50', description: 'larger attachments are recorded as skipped' },
   { name: 'CRM_GMAIL_ATTACH_CONCURRENCY', defaultValue: '4', description: 'parallel attachment downloads per account' },
-  { name: 'CRM_GMAIL_RATE_UNITS_SEC', defaultValue: '150', description: 'Gmail quota units per second per account' },
+  { name: 'CRM_GMAIL_QUOTA_MODEL', defaultValue: '2026', description: "2026 (projects created since 2026-05-01: per minute, gets 20 units) or legacy (250 units/s, gets 5)" },
+  { name: 'CRM_GMAIL_RATE_UNITS_MIN', defaultValue: '5400', description: '2026 model: quota units per minute per account (Gmail allows 6000)' },
+  { name: 'CRM_GMAIL_RATE_UNITS_SEC', defaultValue: '150', description: 'legacy model: quota units per second per account (Gmail allows 250)' },
+  { name: 'CRM_GMAIL_PROJECT_UNITS_MIN', defaultValue: '1080000', description: 'quota units per minute for all accounts together (Gmail allows 1,200,000 per project)' },
+  {
+    name: 'CRM_GMAIL_SYNC_MAX_MIN',
+    defaultValue: '13',
+    defaultFrom: (env) => String(defaultSyncMaxMin(readInteger(env, 'CRM_GMAIL_SYNC_INTERVAL_MIN', 15, 1, 1440))),
+    description: 'a sync stops itself after this many minutes and the next run resumes there (default: 2 below the interval)',
+  },
   { name: 'CRM_GMAIL_RETRY_MAX', defaultValue: '5', description: 'retries of a failed Gmail call' },
   { name: 'CRM_GMAIL_HISTORY_STALE_DAYS', defaultValue: '5', description: 'older cursors fall back to a bounded re-list' },
   { name: 'CRM_GMAIL_CAPTURE', defaultValue: 'matched', description: 'matched (investor mail only) or all' },
@@ -178,6 +200,7 @@ function readSecretKey(env: Env): Buffer | undefined {
 /** Builds the configuration from an environment; throws ConfigError (exit code 2) naming the bad variable. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const authMethod = readChoice(env, 'CRM_GMAIL_AUTH_METHOD', ['dwd', 'oauth'] as const, 'dwd')!;
+  const syncIntervalMin = readInteger(env, 'CRM_GMAIL_SYNC_INTERVAL_MIN', 15, 1, 1440);
   const threads = raw(env, 'CRM_MAIL_MODEL_THREADS') === undefined ? undefined : readInteger(env, 'CRM_MAIL_MODEL_THREADS', 1, 1, 256);
   const config: Config = {
     integrationEnabled: readBoolean(env, 'CRM_GMAIL_INTEGRATION_ENABLED', false),
@@ -188,11 +211,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     oauthClientSecret: raw(env, 'CRM_GMAIL_OAUTH_CLIENT_SECRET'),
     oauthRedirectUri: readUrl(env, 'CRM_GMAIL_OAUTH_REDIRECT_URI'),
     secretKey: readSecretKey(env),
-    syncIntervalMin: readInteger(env, 'CRM_GMAIL_SYNC_INTERVAL_MIN', 15, 1, 1440),
+    syncIntervalMin,
     backfillPageSize: readInteger(env, 'CRM_GMAIL_BACKFILL_PAGE_SIZE', 500, 1, 500),
     maxAttachmentMb: readInteger(env, 'CRM_GMAIL_MAX_ATTACHMENT_MB', 50, 0, 1024),
     attachConcurrency: readInteger(env, 'CRM_GMAIL_ATTACH_CONCURRENCY', 4, 1, 64),
+    quotaModel: readChoice(env, 'CRM_GMAIL_QUOTA_MODEL', ['2026', 'legacy'] as const, '2026')!,
+    rateUnitsPerMin: readInteger(env, 'CRM_GMAIL_RATE_UNITS_MIN', 5400, 1, 6_000_000),
     rateUnitsPerSec: readInteger(env, 'CRM_GMAIL_RATE_UNITS_SEC', 150, 1, 100000),
+    projectUnitsPerMin: readInteger(env, 'CRM_GMAIL_PROJECT_UNITS_MIN', 1_080_000, 1, 100_000_000),
+    syncMaxMin: readInteger(env, 'CRM_GMAIL_SYNC_MAX_MIN', defaultSyncMaxMin(syncIntervalMin), 1, 1440),
     retryMax: readInteger(env, 'CRM_GMAIL_RETRY_MAX', 5, 0, 20),
     historyStaleDays: readInteger(env, 'CRM_GMAIL_HISTORY_STALE_DAYS', 5, 1, 365),
     dbPath: raw(env, 'CRM_DB_PATH') ?? './data/crm.db',
@@ -212,6 +239,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('CRM_MAIL_DRAFTER="llama" needs CRM_MAIL_MODEL, the path of a GGUF model file.');
   }
   return Object.freeze(config);
+}
+
+/** A run ends before the next cron run starts: two minutes below the interval (at least one minute). */
+export function defaultSyncMaxMin(syncIntervalMin: number): number {
+  return Math.max(1, syncIntervalMin - 2);
+}
+
+/** The per-account budget in units per window of the configured quota model. */
+export function accountQuotaBudget(config: Pick<Config, 'quotaModel' | 'rateUnitsPerMin' | 'rateUnitsPerSec'>): number {
+  return config.quotaModel === '2026' ? config.rateUnitsPerMin : config.rateUnitsPerSec;
 }
 
 /** Checks what Gmail access needs, for commands that talk to Gmail; the rest of the config may stay partial. */
@@ -234,9 +271,20 @@ export function describeConfig(env: Env): Array<{ name: string; value: string; s
     if (value !== undefined) {
       return { name: spec.name, value: SECRET_VARIABLES.has(spec.name) ? maskSecret(value) : value, source: 'env' as const, description: spec.description };
     }
-    if (spec.defaultValue !== undefined) return { name: spec.name, value: spec.defaultValue, source: 'default' as const, description: spec.description };
+    if (spec.defaultValue !== undefined) {
+      return { name: spec.name, value: defaultText(spec, env), source: 'default' as const, description: spec.description };
+    }
     return { name: spec.name, value: '', source: 'unset' as const, description: spec.description };
   });
+}
+
+function defaultText(spec: VariableSpec, env: Env): string {
+  if (!spec.defaultFrom) return spec.defaultValue ?? '';
+  try {
+    return spec.defaultFrom(env);
+  } catch {
+    return spec.defaultValue ?? '';
+  }
 }
 
 /**

@@ -20,10 +20,12 @@ export interface RunCounts {
   apiUnits: number;
   retries: number;
   throttled: number;
+  /** Messages that still failed after their retries: recorded for the next run, never given up. */
+  deferred: number;
 }
 
 export function emptyCounts(): RunCounts {
-  return { listed: 0, fetched: 0, stored: 0, matched: 0, deleted: 0, labelChanges: 0, attachmentsStored: 0, apiCalls: 0, apiUnits: 0, retries: 0, throttled: 0 };
+  return { listed: 0, fetched: 0, stored: 0, matched: 0, deleted: 0, labelChanges: 0, attachmentsStored: 0, apiCalls: 0, apiUnits: 0, retries: 0, throttled: 0, deferred: 0 };
 }
 
 export interface SyncRun extends RunCounts {
@@ -57,6 +59,7 @@ interface RunRow {
   api_units: number;
   retries: number;
   throttled: number;
+  deferred: number;
   error: string | null;
   details: string | null;
 }
@@ -90,6 +93,7 @@ function toRun(row: RunRow): SyncRun {
     apiUnits: row.api_units,
     retries: row.retries,
     throttled: row.throttled,
+    deferred: row.deferred,
     error: row.error,
     details: parseDetails(row.details),
   };
@@ -109,7 +113,7 @@ export function setRunKind(db: Db, runId: number, kind: RunKind): void {
 export function saveRunProgress(db: Db, runId: number, counts: RunCounts, details?: Record<string, unknown>): void {
   db.prepare(
     `UPDATE email_sync_runs SET listed = ?, fetched = ?, stored = ?, matched = ?, deleted = ?, label_changes = ?,
-       attachments_stored = ?, api_calls = ?, api_units = ?, retries = ?, throttled = ?, details = coalesce(?, details) WHERE id = ?`,
+       attachments_stored = ?, api_calls = ?, api_units = ?, retries = ?, throttled = ?, deferred = ?, details = coalesce(?, details) WHERE id = ?`,
   ).run(
     counts.listed,
     counts.fetched,
@@ -122,6 +126,7 @@ export function saveRunProgress(db: Db, runId: number, counts: RunCounts, detail
     counts.apiUnits,
     counts.retries,
     counts.throttled,
+    counts.deferred,
     details ? JSON.stringify(details) : null,
     runId,
   );

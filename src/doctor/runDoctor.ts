@@ -10,7 +10,7 @@ import { checkAccounts, checkCrmContract, checkForeignKeys, checkMigrations, she
 import { checkCron, readCrontab, type CrontabReading } from './cronCheck.js';
 import { checkModel, type ModelProbe } from './modelCheck.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
-import { checkAttachmentsDir, checkConfig, checkCredentials, checkIntegration, checkWorkspaceDomain } from './settingsChecks.js';
+import { checkAttachmentsDir, checkConfig, checkCredentials, checkIntegration, checkQuotaModel, checkWorkspaceDomain } from './settingsChecks.js';
 import { checkToken, type TokenProbe } from './tokenCheck.js';
 
 export interface DoctorOptions {
@@ -32,7 +32,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const results: CheckResult[] = [];
   const { result: configResult, config } = checkConfig(options.env);
   results.push(configResult);
-  if (config) results.push(checkIntegration(config));
+  if (config) results.push(checkIntegration(config), checkQuotaModel(config));
 
   const db = openForDoctor(options.dbPath, results);
   try {

@@ -6,7 +6,8 @@
  */
 import { accessSync, constants, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadConfig, type Config, type Env } from '../config.js';
+import { accountQuotaBudget, loadConfig, type Config, type Env } from '../config.js';
+import { describeQuotaModel, quotaModel } from '../gmail/quotaModel.js';
 import { fail, failOrWarn, ok, warn, type CheckResult } from './result.js';
 
 export const GMAIL_SCOPE = 'https://www.googleapis.com/auth/gmail.readonly';
@@ -29,6 +30,24 @@ export function checkIntegration(config: Config): CheckResult {
     'Gmail integration is off: enroll and sync refuse to run',
     'set CRM_GMAIL_INTEGRATION_ENABLED=true in the env file once the checks below are OK',
   );
+}
+
+/** Where a firm reads which quota model its project has. */
+export const QUOTA_MODEL_HOWTO =
+  "Cloud console > APIs & Services > Gmail API > Quotas: 'Queries per minute per user' (6,000) means the 2026 model, 'per second per user' (250) the legacy one";
+
+/**
+ * The quota model in force. Only the firm's Cloud project knows which model it has, so this is a
+ * statement plus where to look, and a warning when the budget is above what Gmail allows.
+ */
+export function checkQuotaModel(config: Config): CheckResult {
+  const model = quotaModel(config.quotaModel);
+  const budget = accountQuotaBudget(config);
+  const variable = config.quotaModel === '2026' ? 'CRM_GMAIL_RATE_UNITS_MIN' : 'CRM_GMAIL_RATE_UNITS_SEC';
+  if (budget > model.gmailUserLimit) {
+    return warn('quota-model', `${describeQuotaModel(model, budget)}: above Gmail's per-user limit, so calls will be refused and waited out`, `lower ${variable} below ${model.gmailUserLimit} (default ${model.defaultBudget}); check the model: ${QUOTA_MODEL_HOWTO}`);
+  }
+  return ok('quota-model', `${describeQuotaModel(model, budget)} (CRM_GMAIL_QUOTA_MODEL; to check: ${QUOTA_MODEL_HOWTO})`);
 }
 
 export function checkWorkspaceDomain(config: Config): CheckResult {

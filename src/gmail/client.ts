@@ -10,7 +10,7 @@
  *   through the auth client, which adds the Authorization header.
  */
 import { gmail, type gmail_v1 } from '@googleapis/gmail';
-import type { Config } from '../config.js';
+import { accountQuotaBudget, type Config } from '../config.js';
 import {
   AuthError,
   classifyHttpError,
@@ -23,21 +23,11 @@ import {
 import { isLoopbackUrl, type CredentialProvider, type GmailAuthClient } from './auth.js';
 import { BatchFormatError, decodeBatch, encodeBatch, matchBatchResponses, type BatchPart } from './batch.js';
 import { QuotaLimiter, realSleep, Semaphore, type Sleep } from './limits.js';
-import { DEFAULT_RETRY_POLICY, isExpiredAccessToken, isRateLimit, retryDelay, toCrmMailError, type RetryPolicy } from './retry.js';
+import { quotaModel, type GmailMethod, type QuotaModel, type QuotaModelName } from './quotaModel.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, isConcurrencyLimit, isExpiredAccessToken, isRateLimit, retryDelay, toCrmMailError, type RetryPolicy } from './retry.js';
 import { mailboxKey } from '../mail/addresses.js';
 
-/** Gmail quota units per method (developers.google.com/gmail/api/reference/quota). */
-export const QUOTA_UNITS = {
-  'users.getProfile': 1,
-  'labels.list': 1,
-  'history.list': 2,
-  'messages.list': 5,
-  'messages.get': 5,
-  'messages.attachments.get': 5,
-  'threads.get': 10,
-  'threads.list': 10,
-} as const;
-export type GmailMethod = keyof typeof QUOTA_UNITS;
+export type { GmailMethod };
 
 export type MessageFormat = 'minimal' | 'metadata' | 'full' | 'raw';
 
@@ -55,6 +45,14 @@ export interface GmailCallStats {
   httpRequests: number;
   /** Of those, batch requests. */
   batches: number;
+  /** Rate-limit answers waited out (they never use the retry budget). */
+  rateLimitWaits: number;
+  /** Milliseconds calls spent queued for this account's quota window. */
+  quotaWaitMs: number;
+  /** Whole batches that failed and were split in two. */
+  batchSplits: number;
+  /** "Too many concurrent requests" answers received. */
+  concurrencyRefusals: number;
 }
 
 export interface GmailAccountClientOptions {
@@ -62,8 +60,14 @@ export interface GmailAccountClientOptions {
   credentials: CredentialProvider;
   /** Gmail API root (CRM_GMAIL_API_ROOT); default https://gmail.googleapis.com/. Only its origin is used. */
   apiRoot?: string;
-  /** Quota units per second for this account (CRM_GMAIL_RATE_UNITS_SEC). */
-  unitsPerSec: number;
+  /** Gmail's quota model for the firm's project (CRM_GMAIL_QUOTA_MODEL). Default '2026', or 'legacy' when only unitsPerSec is given. */
+  quotaModel?: QuotaModelName;
+  /** Units this account may spend per window of the model (CRM_GMAIL_RATE_UNITS_MIN / _SEC). Default the model's. */
+  budget?: number;
+  /** Legacy shorthand: units per second (CRM_GMAIL_RATE_UNITS_SEC); implies the legacy model unless quotaModel is given. */
+  unitsPerSec?: number;
+  /** The firm-wide meter every account's calls also pass (CRM_GMAIL_PROJECT_UNITS_MIN), shared between clients. */
+  projectQuota?: QuotaLimiter;
   /** Requests in flight at once for this account (a batch is one request). Default 10. */
   maxInFlight?: number;
   /** Retries of a failed call (CRM_GMAIL_RETRY_MAX). */
@@ -71,8 +75,10 @@ export interface GmailAccountClientOptions {
   /** getMessages uses multipart batches (true) or parallel single requests (false). Default: DEFAULT_USE_BATCH. */
   batch?: boolean;
   // Extras beyond the issue's interface (all optional):
-  /** The quota's moving window in ms (unitsPerSec may be spent in any such window). Default 1000. */
+  /** Overrides the model's window in ms (the budget may be spent in any such window). */
   quotaWindowMs?: number;
+  /** Rate-limit answers one call may wait out before it is given up (and its message deferred). Default 30. */
+  rateLimitWaitMax?: number;
   /** Most messages per batch (1-50). Default: 50, lowered so one batch fits the burst. */
   maxBatchSize?: number;
   /** First backoff ceiling in ms (doubles per retry). Default 1000. */
@@ -141,22 +147,44 @@ export class GmailAccountClient {
   readonly maxBatchSize: number;
   private readonly credentials: CredentialProvider;
   private readonly apiRoot: string;
+  readonly model: QuotaModel;
   private readonly quota: QuotaLimiter;
+  private readonly projectQuota?: QuotaLimiter;
   private readonly inFlight: Semaphore;
+  private readonly rateLimitWaitMax: number;
+  /** Largest batch that ran without concurrency refusals, once one had them. */
+  private batchCeiling: number;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly sleep: Sleep;
   private currentBatchSize: number;
   private apiFor?: { auth: GmailAuthClient; api: gmail_v1.Gmail };
-  private readonly counters: GmailCallStats = { calls: 0, units: 0, retries: 0, throttled: 0, byMethod: {}, httpRequests: 0, batches: 0 };
+  private readonly counters: GmailCallStats = {
+    calls: 0,
+    units: 0,
+    retries: 0,
+    throttled: 0,
+    byMethod: {},
+    httpRequests: 0,
+    batches: 0,
+    rateLimitWaits: 0,
+    quotaWaitMs: 0,
+    batchSplits: 0,
+    concurrencyRefusals: 0,
+  };
 
   constructor(opts: GmailAccountClientOptions) {
     if (!opts.user || !opts.user.includes('@')) throw new ConfigError(`a Gmail account client needs the mailbox address, got ${JSON.stringify(opts.user)}.`);
-    if (!(opts.unitsPerSec > 0)) throw new ConfigError('unitsPerSec must be positive (CRM_GMAIL_RATE_UNITS_SEC).');
+    this.model = quotaModel(opts.quotaModel ?? (opts.unitsPerSec !== undefined ? 'legacy' : '2026'));
+    const windowMs = opts.quotaWindowMs ?? this.model.windowMs;
+    const budget = opts.budget ?? (opts.unitsPerSec !== undefined ? (opts.unitsPerSec * windowMs) / 1000 : this.model.defaultBudget);
+    if (!(budget > 0)) throw new ConfigError('the per-account quota budget must be positive (CRM_GMAIL_RATE_UNITS_MIN or CRM_GMAIL_RATE_UNITS_SEC).');
     this.user = mailboxKey(opts.user);
     this.credentials = opts.credentials;
     this.apiRoot = new URL(opts.apiRoot ?? DEFAULT_API_ROOT).origin + '/';
-    this.quota = new QuotaLimiter({ unitsPerSec: opts.unitsPerSec, windowMs: opts.quotaWindowMs });
+    this.quota = new QuotaLimiter({ unitsPerWindow: budget, windowMs });
+    this.projectQuota = opts.projectQuota;
+    this.rateLimitWaitMax = opts.rateLimitWaitMax ?? 30;
     this.inFlight = new Semaphore(Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT));
     this.policy = {
       retryMax: Math.max(0, opts.retryMax),
@@ -168,9 +196,10 @@ export class GmailAccountClient {
     this.sleep = opts.sleep ?? realSleep;
     this.batchEnabled = opts.batch ?? DEFAULT_USE_BATCH;
     // One batch must fit the burst, or a single batch would exceed the configured rate.
-    const fitsBurst = Math.floor(this.quota.capacity / QUOTA_UNITS['messages.get']);
+    const fitsBurst = Math.floor(this.quota.capacity / this.model.units['messages.get']);
     this.maxBatchSize = Math.max(1, Math.min(MAX_BATCH_SIZE, opts.maxBatchSize ?? MAX_BATCH_SIZE, fitsBurst));
     this.currentBatchSize = this.maxBatchSize;
+    this.batchCeiling = this.maxBatchSize;
   }
 
   /** The batch size the next batch will use (halved on rate limits, grown back after clean batches). */
@@ -183,14 +212,54 @@ export class GmailAccountClient {
     return this.inFlight.peak;
   }
 
+  /** The account's quota budget per window, as lowered by refusals (for estimates). */
+  get quotaCapacity(): number {
+    return this.quota.capacity;
+  }
+
+  /** Units per call of `method` under this client's model. */
+  unitsOf(method: GmailMethod): number {
+    return this.model.units[method];
+  }
+
+  /** What a message get costs and the account's budget per minute, for time-left estimates. */
+  quotaRate(): { unitsPerGet: number; unitsPerMinute: number } {
+    return { unitsPerGet: this.model.units['messages.get'], unitsPerMinute: (this.quota.capacity * 60_000) / this.quota.windowMs };
+  }
+
   stats(): GmailCallStats {
     const byMethod: GmailCallStats['byMethod'] = {};
     for (const [method, value] of Object.entries(this.counters.byMethod)) byMethod[method] = { ...value };
-    return { ...this.counters, byMethod };
+    return { ...this.counters, byMethod, quotaWaitMs: Math.round(this.quota.waitedMs) };
+  }
+
+  /** Waits for the account's window, then the project's; returns the release for both. */
+  private async spend(units: number): Promise<() => void> {
+    const account = await this.quota.acquire(units);
+    const project = await this.projectQuota?.acquire(units);
+    return () => {
+      project?.();
+      account();
+    };
+  }
+
+  /**
+   * A rate-limit answer: how long to wait before trying again. Quota refusals slow the account's
+   * meter and wait for its window (or the Retry-After); a concurrency refusal only backs off
+   * briefly, because the window has room and a slot frees as soon as any request answers.
+   */
+  private rateLimitWait(error: CrmMailError, waits: number): number {
+    this.counters.throttled++;
+    this.counters.rateLimitWaits++;
+    if (isConcurrencyLimit(error)) {
+      this.counters.concurrencyRefusals++;
+      return backoffDelay(Math.min(waits, 4), { baseDelayMs: 250, maxDelayMs: 4000 }) + 50;
+    }
+    return this.quota.refused(error.retryAfterMs);
   }
 
   private count(method: string, calls: number): void {
-    const units = calls * QUOTA_UNITS[method as GmailMethod];
+    const units = calls * this.model.units[method as GmailMethod];
     this.counters.calls += calls;
     this.counters.units += units;
     const entry = (this.counters.byMethod[method] ??= { calls: 0, units: 0 });
@@ -218,16 +287,23 @@ export class GmailAccountClient {
     const options = { status: error.status, reason: error.reason, retryAfterMs: error.retryAfterMs, cause: error };
     const text = error.message.replace(/;? ?will (back off and )?retry\.?$/, '');
     const why =
-      attempts < this.policy.retryMax && error.retryAfterMs !== undefined
+      error.kind === 'rate_limit' && error.retryAfterMs !== undefined && error.retryAfterMs > this.policy.maxRetryAfterMs
         ? `Gmail asked to wait ${Math.ceil(error.retryAfterMs / 1000)} s, longer than one run waits; a later run will try again`
-        : `gave up after ${attempts} ${attempts === 1 ? 'retry' : 'retries'}`;
+        : error.kind === 'rate_limit'
+          ? `still refused after waiting out ${attempts} rate-limit answers; a later run will try again`
+          : `gave up after ${attempts} ${attempts === 1 ? 'retry' : 'retries'}`;
     const message = `${text}; ${why}.`;
     return error.kind === 'rate_limit' ? new RateLimitError(message, options) : new TransientError(message, options);
   }
 
-  /** One Gmail call with quota, in-flight cap, retries and counting. */
+  /**
+   * One Gmail call with quota, in-flight cap, retries and counting. Rate-limit answers are waited
+   * out without using the retry budget (Gmail frees the window by itself); only real failures
+   * (5xx, resets, timeouts) count against CRM_GMAIL_RETRY_MAX.
+   */
   private async execute<T>(spec: CallSpec, send: (api: gmail_v1.Gmail) => Promise<T>): Promise<T> {
     let attempt = 0;
+    let rateWaits = 0;
     let reauthorized = false;
     for (;;) {
       let failure: CrmMailError;
@@ -237,7 +313,7 @@ export class GmailAccountClient {
         const release = await this.inFlight.acquire();
         let spent: (() => void) | undefined;
         try {
-          spent = await this.quota.acquire(QUOTA_UNITS[spec.method]);
+          spent = await this.spend(this.model.units[spec.method]);
           this.count(spec.method, 1);
           this.counters.httpRequests++;
           return await send(api);
@@ -254,10 +330,18 @@ export class GmailAccountClient {
         this.counters.retries++;
         continue;
       }
-      if (isRateLimit(failure)) this.counters.throttled++;
+      if (isRateLimit(failure)) {
+        if (rateWaits >= this.rateLimitWaitMax || (failure.retryAfterMs ?? 0) > this.policy.maxRetryAfterMs) {
+          this.counters.throttled++;
+          throw this.gaveUp(failure, rateWaits);
+        }
+        const wait = this.rateLimitWait(failure, rateWaits);
+        rateWaits++;
+        await this.sleep(wait);
+        continue;
+      }
       const delay = retryDelay(failure, attempt, this.policy);
       if (delay === undefined) throw this.gaveUp(failure, attempt);
-      if (isRateLimit(failure)) this.quota.pause(delay);
       this.counters.retries++;
       attempt++;
       await this.sleep(delay);
@@ -393,15 +477,23 @@ export class GmailAccountClient {
     return new Map(ids.map((id, index) => [id, byPart.get(`m${index}`)]));
   }
 
+  /**
+   * Batches, each part on its own: a part refused for quota or concurrency waits and goes out again
+   * in a later batch without using its retry budget; a part that failed for real is retried alone
+   * after its own backoff; a whole batch that failed (reset, 5xx, timeout) is split in two and the
+   * halves re-sent. Nothing waits for a slow or failing message except that message.
+   */
   private async getMessagesBatched(ids: string[], format: MessageFormat, opts?: GetMessageOptions): Promise<Map<string, gmail_v1.Schema$Message | CrmMailError>> {
     const results = new Map<string, gmail_v1.Schema$Message | CrmMailError>();
-    const attempts = new Map<string, number>();
-    let queue = [...ids];
-    let batchAttempt = 0;
+    const queue = new BatchQueue(ids);
     let reauthorized = false;
-    while (queue.length > 0) {
-      const chunk = queue.slice(0, this.currentBatchSize);
-      queue = queue.slice(chunk.length);
+    while (!queue.empty) {
+      const group = queue.next(this.currentBatchSize, this.clock());
+      if (!group) {
+        await this.sleep(Math.max(1, queue.nextReadyAt() - this.clock()));
+        continue;
+      }
+      const chunk = group.items.map((item) => item.id);
       let answers: Map<string, ReturnType<typeof decodeBatch>[number] | undefined> | undefined;
       let failure: CrmMailError | undefined;
       try {
@@ -409,7 +501,7 @@ export class GmailAccountClient {
         const release = await this.inFlight.acquire();
         let spent: (() => void) | undefined;
         try {
-          spent = await this.quota.acquire(chunk.length * QUOTA_UNITS['messages.get']);
+          spent = await this.spend(chunk.length * this.model.units['messages.get']);
           this.count('messages.get', chunk.length);
           this.counters.httpRequests++;
           this.counters.batches++;
@@ -421,86 +513,143 @@ export class GmailAccountClient {
       } catch (error) {
         failure = toCrmMailError(error, { context: this.where('batch messages.get') });
       }
-
       if (failure) {
-        // The whole batch failed: retry it as a unit.
-        queue = [...chunk, ...queue];
         if (isExpiredAccessToken(failure) && !reauthorized) {
           reauthorized = true;
           this.credentials.invalidate(this.user);
           this.counters.retries += chunk.length;
+          queue.again(group, this.clock());
           continue;
         }
-        if (isRateLimit(failure)) {
-          this.counters.throttled++;
-          this.shrinkBatch();
-        }
-        const delay = retryDelay(failure, batchAttempt, this.policy);
-        if (delay === undefined) throw this.gaveUp(failure, batchAttempt);
-        if (isRateLimit(failure)) this.quota.pause(delay);
-        this.counters.retries += chunk.length;
-        batchAttempt++;
-        await this.sleep(delay);
+        this.batchFailed(queue, group, failure, results);
         continue;
       }
-      batchAttempt = 0;
-
-      const retry: string[] = [];
-      let rateLimited = false;
-      let wait = 0;
-      for (const id of chunk) {
-        const answer = answers!.get(id);
-        const context = this.where('messages.get', id);
-        if (answer && answer.status >= 200 && answer.status < 300 && answer.body && typeof answer.body === 'object') {
-          results.set(id, answer.body as gmail_v1.Schema$Message);
-          continue;
-        }
-        const error = answer
-          ? classifyHttpError({ status: answer.status, body: answer.body, headers: answer.headers, context })
-          : new TransientError(`${context}: the batch answer had no part for this message; will retry.`);
-        if (isExpiredAccessToken(error) && !reauthorized) {
-          reauthorized = true;
-          this.credentials.invalidate(this.user);
-        }
-        if (isExpiredAccessToken(error) && (attempts.get(id) ?? 0) === 0) {
-          attempts.set(id, 1);
-          retry.push(id);
-          continue;
-        }
-        if (isAccountWide(error)) throw error;
-        if (isRateLimit(error)) {
-          this.counters.throttled++;
-          rateLimited = true;
-        }
-        const made = attempts.get(id) ?? 0;
-        const delay = retryDelay(error, made, this.policy);
-        if (delay === undefined) {
-          results.set(id, this.gaveUp(error, made));
-          continue;
-        }
-        attempts.set(id, made + 1);
-        wait = Math.max(wait, delay);
-        retry.push(id);
-      }
-      if (rateLimited) this.shrinkBatch();
-      else if (retry.length === 0) this.growBatch();
-      if (retry.length > 0) {
-        this.counters.retries += retry.length;
-        queue = [...retry, ...queue];
-        if (rateLimited) this.quota.pause(wait);
-        if (wait > 0) await this.sleep(wait);
-      }
+      reauthorized = this.readBatchAnswers(queue, group, answers!, results, reauthorized) || reauthorized;
     }
     return ordered(ids, results);
   }
 
-  private shrinkBatch(): void {
-    this.currentBatchSize = Math.max(1, Math.floor(this.currentBatchSize / 2));
+  /** A whole batch failed: wait out a rate limit, split a real failure, or give up on a lone message. */
+  private batchFailed(queue: BatchQueue, group: BatchGroup, failure: CrmMailError, results: Map<string, gmail_v1.Schema$Message | CrmMailError>): void {
+    if (isAccountWide(failure)) throw failure;
+    const now = this.clock();
+    if (failure.kind === 'rate_limit') {
+      if (isConcurrencyLimit(failure)) this.lowerBatchCeiling(0);
+      const wait = this.rateLimitWait(failure, group.rateWaits);
+      if (group.rateWaits >= this.rateLimitWaitMax) {
+        for (const item of group.items) results.set(item.id, this.gaveUp(failure, group.rateWaits));
+        return;
+      }
+      queue.again({ ...group, rateWaits: group.rateWaits + 1 }, now + wait);
+      return;
+    }
+    if (!failure.retryable) {
+      for (const item of group.items) results.set(item.id, failure);
+      return;
+    }
+    if (group.items.length > 1) {
+      this.counters.batchSplits++;
+      this.counters.retries += group.items.length;
+      const delay = backoffDelay(group.depth, this.policy);
+      queue.split(group, now + delay);
+      return;
+    }
+    const item = group.items[0]!;
+    const delay = retryDelay(failure, item.attempts, this.policy);
+    if (delay === undefined) {
+      results.set(item.id, this.gaveUp(failure, item.attempts));
+      return;
+    }
+    this.counters.retries++;
+    queue.retry({ ...item, attempts: item.attempts + 1 }, now + delay);
+  }
+
+  /** Sorts a batch's parts into results and retries; returns whether the token was renewed. */
+  private readBatchAnswers(
+    queue: BatchQueue,
+    group: BatchGroup,
+    answers: Map<string, ReturnType<typeof decodeBatch>[number] | undefined>,
+    results: Map<string, gmail_v1.Schema$Message | CrmMailError>,
+    reauthorized: boolean,
+  ): boolean {
+    const now = this.clock();
+    let renewed = false;
+    let quotaRefusal: CrmMailError | undefined;
+    let concurrencyRefused = 0;
+    const rateLimited: BatchItem[] = [];
+    let troubled = false;
+    for (const item of group.items) {
+      const answer = answers.get(item.id);
+      const context = this.where('messages.get', item.id);
+      if (answer && answer.status >= 200 && answer.status < 300 && answer.body && typeof answer.body === 'object') {
+        results.set(item.id, answer.body as gmail_v1.Schema$Message);
+        continue;
+      }
+      troubled = true;
+      const error = answer
+        ? classifyHttpError({ status: answer.status, body: answer.body, headers: answer.headers, context })
+        : new TransientError(`${context}: the batch answer had no part for this message; will retry.`);
+      if (isExpiredAccessToken(error) && !item.reauthorized) {
+        if (!reauthorized && !renewed) {
+          renewed = true;
+          this.credentials.invalidate(this.user);
+        }
+        this.counters.retries++;
+        queue.retry({ ...item, reauthorized: true }, now);
+        continue;
+      }
+      if (isAccountWide(error)) throw error;
+      if (isRateLimit(error)) {
+        if (item.rateWaits >= this.rateLimitWaitMax || (error.retryAfterMs ?? 0) > this.policy.maxRetryAfterMs) {
+          this.counters.throttled++;
+          results.set(item.id, this.gaveUp(error, item.rateWaits));
+          continue;
+        }
+        this.counters.throttled++;
+        this.counters.rateLimitWaits++;
+        if (isConcurrencyLimit(error)) {
+          concurrencyRefused++;
+          this.counters.concurrencyRefusals++;
+        } else {
+          quotaRefusal ??= error;
+        }
+        rateLimited.push({ ...item, rateWaits: item.rateWaits + 1 });
+        continue;
+      }
+      const delay = retryDelay(error, item.attempts, this.policy);
+      if (delay === undefined) {
+        results.set(item.id, this.gaveUp(error, item.attempts));
+        continue;
+      }
+      this.counters.retries++;
+      queue.retry({ ...item, attempts: item.attempts + 1 }, now + delay);
+    }
+    if (concurrencyRefused > 0) this.lowerBatchCeiling(group.items.length - concurrencyRefused);
+    // One refusal slows the meter once, however many parts of the batch it hit.
+    const quotaWait = quotaRefusal ? this.quota.refused(quotaRefusal.retryAfterMs) : 0;
+    const concurrencyWait = concurrencyRefused > 0 ? 50 : 0;
+    for (const item of rateLimited) queue.retry(item, now + Math.max(quotaWait, concurrencyWait));
+    if (rateLimited.length === 0 && !troubled) this.growBatch();
+    return renewed;
+  }
+
+  /**
+   * "Too many concurrent requests for user": the parts of a batch run at once at Gmail and each
+   * holds one of the user's slots, so the batch may be no larger than what got through.
+   */
+  private lowerBatchCeiling(admitted: number): void {
+    const next = admitted > 0 ? admitted : Math.floor(this.currentBatchSize / 2);
+    this.batchCeiling = Math.max(1, Math.min(this.batchCeiling, next));
+    this.currentBatchSize = Math.min(this.currentBatchSize, this.batchCeiling);
   }
 
   private growBatch(): void {
-    // Additive increase after a clean batch, multiplicative decrease on a rate limit (AIMD).
-    this.currentBatchSize = Math.min(this.maxBatchSize, this.currentBatchSize + Math.max(1, Math.ceil(this.maxBatchSize / 5)));
+    // Additive increase after a clean batch, up to what the user's concurrency allowed.
+    this.currentBatchSize = Math.min(this.batchCeiling, this.currentBatchSize + Math.max(1, Math.ceil(this.maxBatchSize / 5)));
+  }
+
+  private clock(): number {
+    return performance.now();
   }
 
   /** An attachment's bytes (base64url decoded). */
@@ -552,6 +701,92 @@ export class GmailAccountClient {
   }
 }
 
+interface BatchItem {
+  id: string;
+  /** Real failures so far (they use the retry budget). */
+  attempts: number;
+  /** Rate-limit answers waited out so far (they do not). */
+  rateWaits: number;
+  reauthorized?: boolean;
+}
+
+interface BatchGroup {
+  items: BatchItem[];
+  /** How many times this group's batch was split. */
+  depth: number;
+  rateWaits: number;
+  readyAt: number;
+}
+
+/**
+ * The messages of one getMessages call waiting to go out: fresh ids, single messages waiting for
+ * their retry time, and halves of split batches. Ready work goes first; nothing ready means wait
+ * for the earliest.
+ */
+class BatchQueue {
+  private readonly fresh: BatchItem[];
+  private waiting: Array<{ item: BatchItem; readyAt: number }> = [];
+  private groups: BatchGroup[] = [];
+
+  constructor(ids: string[]) {
+    this.fresh = ids.map((id) => ({ id, attempts: 0, rateWaits: 0 }));
+  }
+
+  get empty(): boolean {
+    return this.fresh.length === 0 && this.waiting.length === 0 && this.groups.length === 0;
+  }
+
+  /** The next batch to send (at most `size` parts), or undefined when nothing is ready yet. */
+  next(size: number, now: number): BatchGroup | undefined {
+    const groupIndex = this.groups.findIndex((group) => group.readyAt <= now);
+    if (groupIndex >= 0) {
+      const group = this.groups[groupIndex]!;
+      if (group.items.length <= size) {
+        this.groups.splice(groupIndex, 1);
+        return group;
+      }
+      // The batch size fell since the split: send what fits, keep the rest ready.
+      this.groups[groupIndex] = { ...group, items: group.items.slice(size) };
+      return { ...group, items: group.items.slice(0, size) };
+    }
+    const items: BatchItem[] = [];
+    this.waiting = this.waiting.filter((entry) => {
+      if (items.length < size && entry.readyAt <= now) {
+        items.push(entry.item);
+        return false;
+      }
+      return true;
+    });
+    while (items.length < size && this.fresh.length > 0) items.push(this.fresh.shift()!);
+    if (items.length === 0) return undefined;
+    return { items, depth: 0, rateWaits: 0, readyAt: now };
+  }
+
+  /** When the earliest waiting work becomes ready. */
+  nextReadyAt(): number {
+    const times = [...this.waiting.map((entry) => entry.readyAt), ...this.groups.map((group) => group.readyAt)];
+    return times.length > 0 ? Math.min(...times) : 0;
+  }
+
+  /** The same batch again at `readyAt` (a rate limit on the whole batch, a renewed token). */
+  again(group: BatchGroup, readyAt: number): void {
+    this.groups.push({ ...group, readyAt });
+  }
+
+  /** A whole batch failed for real: its two halves go out separately at `readyAt`. */
+  split(group: BatchGroup, readyAt: number): void {
+    const half = Math.ceil(group.items.length / 2);
+    this.groups.push({ items: group.items.slice(0, half), depth: group.depth + 1, rateWaits: 0, readyAt });
+    this.groups.push({ items: group.items.slice(half), depth: group.depth + 1, rateWaits: 0, readyAt });
+  }
+
+  /** One message goes out again at `readyAt`, in whatever batch is then being made. */
+  retry(item: BatchItem, readyAt: number): void {
+    this.waiting.push({ item, readyAt });
+  }
+
+}
+
 /** Failures that concern the account, not one message: no point fetching the others. */
 function isAccountWide(error: CrmMailError): boolean {
   return error instanceof AuthError || error instanceof ConfigError;
@@ -563,13 +798,20 @@ function ordered<T>(ids: string[], results: Map<string, T>): Map<string, T> {
   return sorted;
 }
 
+/** The firm-wide meter of CRM_GMAIL_PROJECT_UNITS_MIN, one per process, shared by every account's client. */
+export function createProjectQuota(config: Config): QuotaLimiter {
+  return new QuotaLimiter({ unitsPerWindow: config.projectUnitsPerMin, windowMs: 60_000 });
+}
+
 /** The client for one enrolled mailbox, from the configuration. */
-export function createAccountClient(config: Config, credentials: CredentialProvider, user: string): GmailAccountClient {
+export function createAccountClient(config: Config, credentials: CredentialProvider, user: string, projectQuota?: QuotaLimiter): GmailAccountClient {
   return new GmailAccountClient({
     user,
     credentials,
     apiRoot: config.apiRoot,
-    unitsPerSec: config.rateUnitsPerSec,
+    quotaModel: config.quotaModel,
+    budget: accountQuotaBudget(config),
+    projectQuota,
     retryMax: config.retryMax,
   });
 }

@@ -9,12 +9,16 @@ export type Sleep = (ms: number) => Promise<void>;
 export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export interface QuotaLimiterOptions {
-  /** Units allowed in any one-second window (Gmail: 250 units per user per second, moving average). */
-  unitsPerSec: number;
-  /** The moving window, default 1000 ms. */
+  /** Units allowed in any one window (the budget). Either this or unitsPerSec. */
+  unitsPerWindow?: number;
+  /** Units per second; the budget is this times the window in seconds (legacy shorthand). */
+  unitsPerSec?: number;
+  /** The moving window, default 1000 ms (Gmail's legacy model; 60,000 ms under the 2026 model). */
   windowMs?: number;
   /** Extra margin after the window, default 5 ms (timer and clock granularity). */
   guardMs?: number;
+  /** Lowest share of the budget that refusals may push it down to, default 0.5. */
+  floorShare?: number;
   now?: Clock;
 }
 
@@ -26,26 +30,29 @@ interface Spend {
 
 interface Waiter {
   units: number;
+  queuedAt: number;
   grant(release: () => void): void;
 }
 
 /**
- * The account's quota meter in Gmail units: at most `unitsPerSec` units in any one-second window,
- * served first come, first served.
+ * The account's quota meter in Gmail units: at most `capacity` units in any window, served first
+ * come, first served.
  *
- * Gmail meters the per-user limit as a moving average over the second, and the emulator as a
- * moving one-second window of arrivals. A request arrives at Gmail at some moment between our send
- * and its answer, so a spend is counted from the moment it is granted until one window after its
- * ANSWER came back. That is conservative by one round trip, and it never exceeds the configured
- * rate at Gmail however uneven the latency (a classic refill bucket, or a window counted from the
- * send, does when a slow answer hides an early arrival). An idle account may spend a full second's
- * worth at once.
+ * Gmail meters the per-user limit over a moving window (one second under the legacy model, one
+ * minute under the 2026 model), and the emulator as a moving window of arrivals. A request arrives
+ * at Gmail at some moment between our send and its answer, so a spend is counted from the moment it
+ * is granted until one window after its ANSWER came back. That is conservative by one round trip,
+ * and it never exceeds the configured rate at Gmail however uneven the latency (a classic refill
+ * bucket, or a window counted from the send, does when a slow answer hides an early arrival). An
+ * idle account may spend a full window's worth at once.
  */
 export class QuotaLimiter {
-  readonly unitsPerSec: number;
   readonly windowMs: number;
-  /** Units allowed per window: one second's worth. */
-  readonly capacity: number;
+  /** The configured budget per window. */
+  readonly budget: number;
+  /** Units allowed per window now: the budget, lowered by refusals Gmail sent although we were under it. */
+  capacity: number;
+  private readonly floor: number;
   private readonly guardMs: number;
   private readonly now: Clock;
   private spends: Spend[] = [];
@@ -55,14 +62,23 @@ export class QuotaLimiter {
   private timerAt = Number.POSITIVE_INFINITY;
   /** Total units granted, for tests and stats. */
   granted = 0;
+  /** Time spent with requests waiting for the window (ms), for --verbose and figures. */
+  waitedMs = 0;
 
   constructor(options: QuotaLimiterOptions) {
-    if (!(options.unitsPerSec > 0)) throw new RangeError('unitsPerSec must be positive');
-    this.unitsPerSec = options.unitsPerSec;
     this.windowMs = options.windowMs ?? 1000;
+    const budget = options.unitsPerWindow ?? ((options.unitsPerSec ?? 0) * this.windowMs) / 1000;
+    if (!(budget > 0)) throw new RangeError('the quota budget must be positive');
+    this.budget = budget;
+    this.capacity = budget;
+    this.floor = budget * (options.floorShare ?? 0.5);
     this.guardMs = options.guardMs ?? 5;
-    this.capacity = (this.unitsPerSec * this.windowMs) / 1000;
     this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Units per second the budget amounts to (for estimates). */
+  get unitsPerSec(): number {
+    return (this.capacity * 1000) / this.windowMs;
   }
 
   /**
@@ -71,7 +87,7 @@ export class QuotaLimiter {
    */
   acquire(units: number): Promise<() => void> {
     return new Promise((resolve) => {
-      this.queue.push({ units, grant: resolve });
+      this.queue.push({ units, queuedAt: this.now(), grant: resolve });
       this.pump();
     });
   }
@@ -80,6 +96,42 @@ export class QuotaLimiter {
   pause(ms: number): void {
     this.notBefore = Math.max(this.notBefore, this.now() + ms);
     this.pump();
+  }
+
+  /**
+   * Gmail refused a call for quota although this meter let it through (another client of the same
+   * mailbox, or Gmail counting differently): spend less from now on, and wait until the window has
+   * room by Gmail's count. Without a Retry-After, the oldest spend we know of leaving the window is
+   * the earliest moment Gmail can have room; with none known, a whole window. Returns the wait.
+   */
+  refused(retryAfterMs?: number): number {
+    this.capacity = Math.max(this.floor, Math.floor(this.capacity * 0.9));
+    const now = this.now();
+    let wait = retryAfterMs;
+    if (wait === undefined) {
+      const ends = this.spends.filter((spend) => spend.end !== undefined).map((spend) => spend.end! + this.windowMs + this.guardMs - now);
+      wait = ends.length > 0 ? Math.max(this.guardMs, Math.min(...ends)) : this.windowMs;
+    }
+    this.pause(wait);
+    return wait;
+  }
+
+  /** Milliseconds until `units` more could be granted, by this meter's count (0 when now). */
+  timeUntilRoom(units: number): number {
+    const now = this.now();
+    this.expire(now);
+    const paused = Math.max(0, this.notBefore - now);
+    let used = this.spends.reduce((sum, spend) => sum + spend.units, 0);
+    if (used + Math.min(units, this.capacity) <= this.capacity + 1e-9) return paused;
+    const ends = this.spends
+      .filter((spend) => spend.end !== undefined)
+      .map((spend) => ({ at: spend.end! + this.windowMs + this.guardMs, units: spend.units }))
+      .sort((a, b) => a.at - b.at);
+    for (const end of ends) {
+      used -= end.units;
+      if (used + Math.min(units, this.capacity) <= this.capacity + 1e-9) return Math.max(paused, end.at - now);
+    }
+    return Math.max(paused, this.windowMs);
   }
 
   /** Units counted in the window now (in flight, or answered less than a window ago). */
@@ -109,6 +161,7 @@ export class QuotaLimiter {
         return;
       }
       this.queue.shift();
+      this.waitedMs += Math.max(0, now - head.queuedAt);
       const spend: Spend = { units: head.units };
       this.spends.push(spend);
       used += head.units;

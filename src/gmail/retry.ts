@@ -156,3 +156,11 @@ export function isExpiredAccessToken(error: CrmMailError): boolean {
 export function isRateLimit(error: CrmMailError): error is RateLimitError {
   return error.kind === 'rate_limit';
 }
+
+/**
+ * Gmail's per-user concurrency refusal ("Too many concurrent requests for user"): the quota window
+ * has room, a slot frees when any of the user's requests answers.
+ */
+export function isConcurrencyLimit(error: CrmMailError): boolean {
+  return error.kind === 'rate_limit' && /too many concurrent requests/i.test(error.message);
+}

@@ -218,7 +218,20 @@ export class InvestorIndex {
 
   /** Gmail `q` strings for these terms only (for investors or addresses added since the last sync). */
   queriesForTerms(terms: readonly string[], maxLength: number = DEFAULT_QUERY_LENGTH): string[] {
-    return buildQueries(terms, maxLength);
+    return buildQueries(terms, maxLength, this.exclusionTerms());
+  }
+
+  /** The excluded addresses and domains, as search terms. */
+  exclusionTerms(): string[] {
+    return [...new Set([...this.excludedAddresses, ...this.excludedDomains])].filter((term) => SAFE_TERM.test(term)).sort();
+  }
+
+  /**
+   * The negative terms alone: the search for capture=all, which lists the whole mailbox except
+   * excluded people's mail ('' when nothing is excluded).
+   */
+  exclusionSearch(maxLength: number = DEFAULT_QUERY_LENGTH): string {
+    return exclusionSuffix(this.exclusionTerms(), maxLength);
   }
 }
 
@@ -227,9 +240,36 @@ function termClauses(term: string): string {
   return `from:${term} to:${term} cc:${term} bcc:${term}`;
 }
 
-/** Packs terms into `{...}` OR-groups no longer than maxLength each. */
-export function buildQueries(terms: readonly string[], maxLength: number = DEFAULT_QUERY_LENGTH): string[] {
-  const queries: string[] = [];
+/** One excluded term as negative clauses: mail from or to it never comes back from Gmail. */
+function negativeClauses(term: string): string {
+  return `-from:${term} -to:${term} -cc:${term} -bcc:${term}`;
+}
+
+/**
+ * The negative clauses of as many exclusions as fit in `maxLength` characters. Exclusions that do
+ * not fit are still refused by the matcher: their mail is fetched, then dropped in memory.
+ */
+export function exclusionSuffix(exclusions: readonly string[], maxLength: number): string {
+  const clauses: string[] = [];
+  let length = 0;
+  for (const term of exclusions) {
+    const clause = negativeClauses(term);
+    if (length + clause.length + 1 > maxLength) break;
+    clauses.push(clause);
+    length += clause.length + 1;
+  }
+  return clauses.join(' ');
+}
+
+/**
+ * Packs terms into `{...}` OR-groups, each followed by the exclusions' negative clauses, no longer
+ * than maxLength each. The negatives take at most half of each query, so the positive terms keep
+ * room; every query carries the same negatives.
+ */
+export function buildQueries(terms: readonly string[], maxLength: number = DEFAULT_QUERY_LENGTH, exclusions: readonly string[] = []): string[] {
+  const negatives = exclusionSuffix(exclusions, Math.floor(maxLength / 2));
+  const budget = negatives === '' ? maxLength : maxLength - negatives.length - 1;
+  const groups: string[] = [];
   let current: string[] = [];
   let length = 2;
   for (const raw of terms) {
@@ -237,16 +277,16 @@ export function buildQueries(terms: readonly string[], maxLength: number = DEFAU
     if (term === '' || !SAFE_TERM.test(term)) continue;
     const clause = termClauses(term);
     const added = clause.length + (current.length > 0 ? 1 : 0);
-    if (current.length > 0 && length + added > maxLength) {
-      queries.push(`{${current.join(' ')}}`);
+    if (current.length > 0 && length + added > budget) {
+      groups.push(`{${current.join(' ')}}`);
       current = [];
       length = 2;
     }
     current.push(clause);
     length += clause.length + (current.length > 1 ? 1 : 0);
   }
-  if (current.length > 0) queries.push(`{${current.join(' ')}}`);
-  return queries;
+  if (current.length > 0) groups.push(`{${current.join(' ')}}`);
+  return negatives === '' ? groups : groups.map((group) => `${group} ${negatives}`);
 }
 
 /** A domain named by the firm cell ("fund.com", "https://www.fund.com/about"), else ''. */

@@ -18,7 +18,9 @@ import { emptyCounts, finishRun, saveRunProgress, setRunKind, startRun, type Run
 import { CrmMailError, HistoryExpiredError } from '../errors.js';
 import { parseCheckpoint, serializeCheckpoint, type ListingCheckpoint } from './checkpoint.js';
 import { walkHistory } from './history.js';
-import { walkListing, type ListingProgress } from './listing.js';
+import { LISTING_CHUNK, walkListing, type ListingProgress } from './listing.js';
+import { deferredSummary, listDeferred } from '../db/deferred.js';
+import { storeNewMessages } from './storePage.js';
 import type { AttachmentOutcome, MatchIndex } from './ports.js';
 import { copyApiStats, pageContextFor, type MailboxWork, type PageContext } from './storePage.js';
 
@@ -27,14 +29,20 @@ export const RELIST_OVERLAP_MS = 24 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface AccountProgress {
-  phase: 'backfill' | 'relist' | 'incremental' | 'attachments';
+  phase: 'deferred' | 'backfill' | 'relist' | 'incremental' | 'attachments';
   listed: number;
   stored: number;
+  /** Messages of the listing settled so far, across runs (backfill and re-list). */
+  handled?: number;
   estimate?: number;
+  /** Time left, from the messages left and the account's quota budget (one get each). */
+  etaMs?: number;
 }
 
 export interface AccountSyncInput extends MailboxWork {
   historyStaleDays: number;
+  /** Epoch ms after which the run starts no new chunk or page: it ends ok and the next run resumes. */
+  deadline?: number;
   downloadAttachments?: () => Promise<AttachmentOutcome>;
   onProgress?: (progress: AccountProgress) => void;
   now?: () => Date;
@@ -54,8 +62,8 @@ export interface AccountSyncResult {
 }
 
 function searchesFor(index: MatchIndex, capture: 'matched' | 'all'): string[] {
-  // 'all' captures the whole mailbox, so one empty search lists everything (chats aside).
-  return capture === 'all' ? [''] : index.searchQueries();
+  // 'all' captures the whole mailbox: one search lists everything but excluded people's mail.
+  return capture === 'all' ? [index.exclusionSearch()] : index.searchQueries();
 }
 
 export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncResult> {
@@ -75,13 +83,28 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     saveRunProgress(input.db, runId, counts, details);
   };
   const onListing = (phase: 'backfill' | 'relist') => (progress: ListingProgress) =>
-    input.onProgress?.({ phase, listed: progress.listed, stored: counts.stored, estimate: progress.estimate });
+    input.onProgress?.({
+      phase,
+      listed: progress.listed,
+      stored: counts.stored,
+      handled: progress.handled,
+      estimate: progress.estimate,
+      etaMs: progress.estimate === undefined ? undefined : timeLeftMs(input.client, progress.estimate - progress.handled),
+    });
+  let complete = true;
+  const stopForTime = (): void => {
+    complete = false;
+    details.stopped = 'time budget reached; the next run resumes here';
+  };
 
   const walk = async (checkpoint: ListingCheckpoint): Promise<void> => {
-    if (checkpoint.pagesDone > 0 || checkpoint.queryIndex > 0) details.resumedFrom = { query: checkpoint.queryIndex, pagesDone: checkpoint.pagesDone };
-    const done = await walkListing(context, checkpoint, { pageSize: input.pageSize, persist: true, inTransaction: recordProgress, onPage: onListing(checkpoint.kind) });
+    if (checkpoint.pagesDone > 0 || checkpoint.queryIndex > 0 || (checkpoint.pageDone?.length ?? 0) > 0) {
+      details.resumedFrom = { query: checkpoint.queryIndex, pagesDone: checkpoint.pagesDone, settledInPage: checkpoint.pageDone?.length ?? 0 };
+    }
+    const outcome = await walkListing(context, checkpoint, { pageSize: input.pageSize, persist: true, inTransaction: recordProgress, onPage: onListing(checkpoint.kind), deadline: input.deadline });
+    if (!outcome.complete) return stopForTime();
     if (checkpoint.kind === 'relist') await reconcileAfterRelist(context, checkpoint.queries, checkpoint.sinceMs ?? 0, input.pageSize);
-    finishListing(input.db, account.id, done);
+    finishListing(input.db, account.id, outcome.checkpoint);
   };
 
   const startListing = async (listingKind: 'backfill' | 'relist', extra: Partial<ListingCheckpoint> = {}): Promise<ListingCheckpoint> => {
@@ -117,7 +140,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   };
 
   try {
-    if (initialCheckpoint) {
+    const retried = await retryDeferred(context, { deadline: input.deadline, inTransaction: recordProgress, onProgress: () => input.onProgress?.({ phase: 'deferred', listed: counts.listed, stored: counts.stored }) });
+    if (retried.tried > 0) details.deferredRetried = retried;
+    if (retried.outOfTime) stopForTime();
+    else if (initialCheckpoint) {
       details.path = `resume ${initialCheckpoint.kind}`;
       await walk(initialCheckpoint);
     } else if (!account.historyId) {
@@ -128,24 +154,28 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     } else {
       details.path = 'incremental';
       try {
-        const cursor = await walkHistory(context, account.historyId, {
+        const walked = await walkHistory(context, account.historyId, {
           inTransaction: recordProgress,
           onPage: () => input.onProgress?.({ phase: 'incremental', listed: counts.listed, stored: counts.stored }),
+          deadline: input.deadline,
         });
         // No changes at all still proves the cursor is good today: refresh its age.
-        advanceCursor(input.db, account.id, cursor);
+        advanceCursor(input.db, account.id, walked.cursor);
+        if (!walked.complete) stopForTime();
       } catch (error) {
         if (!(error instanceof HistoryExpiredError)) throw error;
         await relist('history_expired');
       }
     }
-    if (input.downloadAttachments) {
+    if (input.downloadAttachments && complete) {
       input.onProgress?.({ phase: 'attachments', listed: counts.listed, stored: counts.stored });
       const attachments = await input.downloadAttachments();
       counts.attachmentsStored += attachments.stored;
       if (attachments.failed > 0) details.attachmentsFailed = attachments.failed;
       if (attachments.skipped > 0) details.attachmentsSkipped = attachments.skipped;
     }
+    const stillDeferred = deferredSummary(input.db, account.id);
+    if (stillDeferred.count > 0) details.deferredWaiting = stillDeferred.count;
     const unsearched = unsearchedTerms(input.db, account.id, input.index);
     if (unsearched > 0) details.unsearchedTerms = unsearched;
     refreshStats();
@@ -164,6 +194,37 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     recordAccountFailure(input.db, account.id, message, { needsConsent });
     return { account: account.email, accountId: account.id, runId, kind, status, counts, durationMs: finished.getTime() - started.getTime(), error: message, errorKind, details };
   }
+}
+
+/**
+ * Messages earlier runs deferred, tried first: found by the searches they are fetched in full,
+ * found by history headers first, exactly as the first time.
+ */
+async function retryDeferred(
+  context: PageContext,
+  options: { deadline?: number; inTransaction: () => void; onProgress: () => void },
+): Promise<{ tried: number; stored: number; stillDeferred: number; outOfTime: boolean }> {
+  const deferred = listDeferred(context.db, context.accountId);
+  const result = { tried: 0, stored: 0, stillDeferred: 0, outOfTime: false };
+  for (const source of ['search', 'history'] as const) {
+    const ids = deferred.filter((message) => message.source === source).map((message) => message.gmailId);
+    for (let start = 0; start < ids.length; start += LISTING_CHUNK) {
+      if (options.deadline !== undefined && Date.now() >= options.deadline) return { ...result, outOfTime: true };
+      const page = await storeNewMessages(context, ids.slice(start, start + LISTING_CHUNK), source, options.inTransaction);
+      result.tried += Math.min(LISTING_CHUNK, ids.length - start);
+      result.stored += page.stored;
+      result.stillDeferred += page.deferred;
+      options.onProgress();
+    }
+  }
+  return result;
+}
+
+/** How long fetching `messages` more would take at the account's quota budget, one get each. */
+function timeLeftMs(client: AccountSyncInput['client'], messages: number): number | undefined {
+  const rate = client.quotaRate?.();
+  if (!rate || messages <= 0) return messages <= 0 ? 0 : undefined;
+  return Math.round(((messages * rate.unitsPerGet) / rate.unitsPerMinute) * 60_000);
 }
 
 /** The listing is complete: its cursor becomes the incremental cursor, and the checkpoint goes. */

@@ -17,8 +17,15 @@ export interface ListingCheckpoint {
   /** Index terms the queries cover (searched_terms once the listing ends). */
   terms: string[];
   queryIndex: number;
+  /** The token of the page being worked through (null: the search's first page). */
   pageToken: string | null;
   pagesDone: number;
+  /** Ids of that page already settled (stored, dropped, deferred): a resumed run skips them unfetched. */
+  pageDone?: string[];
+  /** Ids settled over the whole listing, across runs (progress). */
+  handled?: number;
+  /** Gmail's resultSizeEstimate of each search begun so far (progress and time-left estimates). */
+  estimates?: number[];
   /** Re-list only: epoch ms the window starts at (mail since the last good sync, with overlap). */
   sinceMs?: number;
   /** Why a re-list runs: 'history_expired' or 'cursor_stale'. */
@@ -46,12 +53,27 @@ export function parseCheckpoint(text: string | null | undefined): ListingCheckpo
       queryIndex: value.queryIndex,
       pageToken: typeof value.pageToken === 'string' ? value.pageToken : null,
       pagesDone: typeof value.pagesDone === 'number' ? value.pagesDone : 0,
+      pageDone: Array.isArray(value.pageDone) ? value.pageDone.filter((id): id is string => typeof id === 'string') : [],
+      handled: typeof value.handled === 'number' ? value.handled : 0,
+      estimates: Array.isArray(value.estimates) ? value.estimates.filter((n): n is number => typeof n === 'number') : [],
       sinceMs: typeof value.sinceMs === 'number' ? value.sinceMs : undefined,
       reason: typeof value.reason === 'string' ? value.reason : undefined,
     };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How many messages the whole listing will go through, as far as Gmail's estimates tell: searches
+ * not begun yet are taken as large as the average of those begun.
+ */
+export function listingTotalEstimate(checkpoint: ListingCheckpoint): number | undefined {
+  const estimates = checkpoint.estimates ?? [];
+  if (estimates.length === 0) return undefined;
+  const seen = estimates.reduce((sum, value) => sum + value, 0);
+  const remaining = Math.max(0, checkpoint.queries.length - estimates.length);
+  return Math.max(checkpoint.handled ?? 0, Math.round(seen + (seen / estimates.length) * remaining));
 }
 
 /** Restricts a search to mail received since `sinceMs` (epoch seconds: exact, no time-zone guess). */

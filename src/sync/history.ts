@@ -68,10 +68,15 @@ export interface HistoryOptions {
   onPage?: (changes: number) => void;
   /** Run bookkeeping, written inside each page's transaction. */
   inTransaction?: () => void;
+  /** Epoch ms after which no further page is read; the cursor stays at the last committed page. */
+  deadline?: number;
 }
 
-/** Applies history from `startHistoryId`; throws HistoryExpiredError (from the client) when Gmail no longer has it. */
-export async function walkHistory(context: PageContext, startHistoryId: string, options: HistoryOptions = {}): Promise<string> {
+/**
+ * Applies history from `startHistoryId`; throws HistoryExpiredError (from the client) when Gmail no
+ * longer has it. Returns the cursor reached and whether the history was read to its end.
+ */
+export async function walkHistory(context: PageContext, startHistoryId: string, options: HistoryOptions = {}): Promise<{ cursor: string; complete: boolean }> {
   let cursor = startHistoryId;
   let changes = 0;
   for await (const page of context.client.listHistory({ startHistoryId, historyTypes: HISTORY_TYPES })) {
@@ -81,7 +86,7 @@ export async function walkHistory(context: PageContext, startHistoryId: string, 
     const unknown = [...folded.labelsUnknown].filter((id) => !folded.added.includes(id));
     const refreshed = await currentLabels(context, unknown);
     const next = cursorAfterPage(page, folded, cursor);
-    await storeNewMessages(context, toFetch, () => {
+    await storeNewMessages(context, toFetch, 'history', () => {
       if (folded.deleted.size > 0) context.counts.deleted += context.store.markDeleted(context.accountId, [...folded.deleted]);
       for (const [id, labelIds] of [...folded.labels, ...refreshed]) {
         if (context.store.setLabels(context.accountId, id, labelIds)) context.counts.labelChanges += 1;
@@ -92,8 +97,9 @@ export async function walkHistory(context: PageContext, startHistoryId: string, 
     cursor = next;
     changes += (page.history ?? []).length;
     options.onPage?.(changes);
+    if (page.nextPageToken && options.deadline !== undefined && Date.now() >= options.deadline) return { cursor, complete: false };
   }
-  return cursor;
+  return { cursor, complete: true };
 }
 
 /** Full label sets for stored messages whose history records carried only the change. */

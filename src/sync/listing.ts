@@ -1,16 +1,27 @@
 /**
- * Walks a listing checkpoint to its end: for each search, page by page, store the page's new
- * messages and move the checkpoint in the same transaction. Used by backfill, by the bounded re-list
- * after a lost cursor, and (without a stored checkpoint) by rematch --remote.
+ * Walks a listing checkpoint to its end: for each search, page by page, and each page in chunks,
+ * store the chunk's new messages and move the checkpoint in the same transaction. Used by backfill,
+ * by the bounded re-list after a lost cursor, and (without a stored checkpoint) by rematch --remote.
+ * A run with a time budget stops at a chunk boundary; the checkpoint says exactly where, so the next
+ * run neither skips nor fetches again any message.
  */
 import { setBackfillCheckpoint } from '../db/accounts.js';
 import { PermanentError } from '../errors.js';
-import { serializeCheckpoint, windowedQuery, type ListingCheckpoint } from './checkpoint.js';
+import { listingTotalEstimate, serializeCheckpoint, windowedQuery, type ListingCheckpoint } from './checkpoint.js';
 import { storeNewMessages, type PageContext } from './storePage.js';
+
+/**
+ * Messages per transaction. A 500-id page costs 10,000 units of gets under the 2026 quota model,
+ * nearly two minutes of an account's budget: committing every 100 keeps what a stop or a kill can
+ * cost to one chunk, and lets a time budget end a run within seconds of its limit.
+ */
+export const LISTING_CHUNK = 100;
 
 export interface ListingProgress {
   /** Messages listed so far in this run. */
   listed: number;
+  /** Messages of the listing settled so far, across runs. */
+  handled: number;
   /** Best guess of the total to list, from Gmail's resultSizeEstimate (may be absent or rough). */
   estimate?: number;
   query: number;
@@ -19,65 +30,85 @@ export interface ListingProgress {
 
 export interface ListingOptions {
   pageSize: number;
-  /** Persist the checkpoint after every page (false for one-shot listings such as rematch --remote). */
+  /** Persist the checkpoint after every chunk (false for one-shot listings such as rematch --remote). */
   persist: boolean;
   onPage?: (progress: ListingProgress) => void;
-  /** Run bookkeeping, written inside each page's transaction (one commit per page, not two). */
+  /** Run bookkeeping, written inside each chunk's transaction (one commit per chunk, not two). */
   inTransaction?: () => void;
+  /** Epoch ms after which no new chunk starts: the walk returns incomplete, the checkpoint saved. */
+  deadline?: number;
+  now?: () => number;
 }
 
-export async function walkListing(context: PageContext, checkpoint: ListingCheckpoint, options: ListingOptions): Promise<ListingCheckpoint> {
-  let state = { ...checkpoint };
-  const estimates = new Map<number, number>();
+export interface ListingOutcome {
+  checkpoint: ListingCheckpoint;
+  /** false when the time budget ran out first. */
+  complete: boolean;
+}
+
+export async function walkListing(context: PageContext, checkpoint: ListingCheckpoint, options: ListingOptions): Promise<ListingOutcome> {
+  let state: ListingCheckpoint = { ...checkpoint, pageDone: checkpoint.pageDone ?? [], handled: checkpoint.handled ?? 0, estimates: [...(checkpoint.estimates ?? [])] };
+  const now = options.now ?? Date.now;
+  const outOfTime = (): boolean => options.deadline !== undefined && now() >= options.deadline;
   let listed = 0;
   let restartedQuery = -1;
   let storing = false;
   const commit = async (ids: string[], next: ListingCheckpoint): Promise<void> => {
     storing = true;
-    await storeNewMessages(context, ids, () => {
+    await storeNewMessages(context, ids, 'search', () => {
       if (options.persist) setBackfillCheckpoint(context.db, context.accountId, serializeCheckpoint(next));
       options.inTransaction?.();
     });
     storing = false;
     state = next;
-    options.onPage?.({ listed, estimate: sumEstimates(estimates, state), query: Math.min(state.queryIndex + 1, state.queries.length), queries: state.queries.length });
+    options.onPage?.({ listed, handled: state.handled ?? 0, estimate: listingTotalEstimate(state), query: Math.min(state.queryIndex + 1, state.queries.length), queries: state.queries.length });
   };
   while (state.queryIndex < state.queries.length) {
+    if (outOfTime()) return { checkpoint: state, complete: false };
     const queryIndex = state.queryIndex;
     const query = windowedQuery(state.queries[queryIndex]!, state.sinceMs);
     try {
       for await (const page of context.client.listMessages({ q: query === '' ? undefined : query, pageSize: options.pageSize, pageToken: state.pageToken ?? undefined })) {
-        if (typeof page.resultSizeEstimate === 'number' && !estimates.has(queryIndex)) estimates.set(queryIndex, page.resultSizeEstimate);
-        const ids = page.messages.map((message) => message.id);
-        listed += ids.length;
-        context.counts.listed += ids.length;
-        const next: ListingCheckpoint = page.nextPageToken
-          ? { ...state, pageToken: page.nextPageToken, pagesDone: state.pagesDone + 1 }
-          : { ...state, queryIndex: queryIndex + 1, pageToken: null, pagesDone: state.pagesDone + 1 };
-        await commit(ids, next);
+        state = { ...state, estimates: withEstimate(state.estimates ?? [], queryIndex, page.resultSizeEstimate ?? page.messages.length) };
+        const settled = new Set(state.pageDone);
+        const todo = page.messages.map((message) => message.id).filter((id) => !settled.has(id));
+        listed += todo.length;
+        context.counts.listed += todo.length;
+        const afterPage: ListingCheckpoint = page.nextPageToken
+          ? { ...state, pageToken: page.nextPageToken, pagesDone: state.pagesDone + 1, pageDone: [] }
+          : { ...state, queryIndex: queryIndex + 1, pageToken: null, pagesDone: state.pagesDone + 1, pageDone: [] };
+        if (todo.length === 0) await commit([], afterPage);
+        for (let start = 0; start < todo.length; start += LISTING_CHUNK) {
+          if (start > 0 && outOfTime()) return { checkpoint: state, complete: false };
+          const chunk = todo.slice(start, start + LISTING_CHUNK);
+          const handled = (state.handled ?? 0) + chunk.length;
+          const last = start + LISTING_CHUNK >= todo.length;
+          await commit(chunk, last ? { ...afterPage, handled } : { ...state, handled, pageDone: [...(state.pageDone ?? []), ...chunk] });
+        }
         if (!page.nextPageToken) break;
+        if (outOfTime()) return { checkpoint: state, complete: false };
       }
     } catch (error) {
       // A page token saved by an earlier process that Gmail no longer accepts: list that search again
       // from its start. Stored ids are skipped, so this costs listing calls only.
       if (!storing && error instanceof PermanentError && state.pageToken !== null && restartedQuery !== queryIndex) {
         restartedQuery = queryIndex;
-        state = { ...state, pageToken: null };
+        state = { ...state, pageToken: null, pageDone: [] };
         continue;
       }
       throw error;
     }
     // The listing of this search ended without a final page (an empty answer): move on all the same.
-    if (state.queryIndex === queryIndex) await commit([], { ...state, queryIndex: queryIndex + 1, pageToken: null });
+    if (state.queryIndex === queryIndex) await commit([], { ...state, queryIndex: queryIndex + 1, pageToken: null, pageDone: [] });
   }
-  return state;
+  return { checkpoint: state, complete: true };
 }
 
-function sumEstimates(estimates: Map<number, number>, state: ListingCheckpoint): number | undefined {
-  if (estimates.size === 0) return undefined;
-  let total = 0;
-  for (const value of estimates.values()) total += value;
-  // Unknown searches ahead are assumed as large as the average of those seen.
-  const remaining = state.queries.length - estimates.size;
-  return Math.round(total + (remaining > 0 ? (total / estimates.size) * remaining : 0));
+/** Records the estimate of search `index` the first time one of its pages is seen. */
+function withEstimate(estimates: number[], index: number, estimate: number): number[] {
+  if (estimates.length > index) return estimates;
+  const next = [...estimates];
+  while (next.length < index) next.push(0);
+  next.push(estimate);
+  return next;
 }

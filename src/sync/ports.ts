@@ -36,6 +36,8 @@ export interface MailboxClient {
   getMessages(ids: string[], format: 'minimal' | 'metadata' | 'full' | 'raw'): Promise<Map<string, GmailMessage | Error>>;
   listHistory(options: { startHistoryId: string; historyTypes: string[] }): AsyncIterable<HistoryPage>;
   stats(): ApiStats;
+  /** What one message get costs and the account's budget, for time-left estimates. */
+  quotaRate?(): { unitsPerGet: number; unitsPerMinute: number };
 }
 
 export interface InvestorMatch {
@@ -62,6 +64,8 @@ export interface MatchIndex {
   terms(): string[];
   /** Searches covering only these terms (rematch --remote for investors new to the index). */
   queriesForTerms(terms: string[]): string[];
+  /** The exclusions as negative terms alone (the capture=all search); '' when none. */
+  exclusionSearch(): string;
 }
 
 /** Storage of mailbox copies: the pipeline's capture and the emails table. All synchronous (SQLite). */

@@ -31,6 +31,8 @@ export function resultLine(result: AccountSyncResult): string {
   const path = typeof result.details.path === 'string' && result.details.path !== result.kind ? ` [${result.details.path}]` : '';
   let line = `${result.account} ${result.status} ${result.kind}${path}: ${parts.join(', ')}; ${cost}`;
   if (result.error) line += ` -- ${oneLine(result.error)}`;
+  if (c.deferred > 0) line += ` (${fmt(c.deferred)} deferred: Gmail kept failing them; the next run tries them first)`;
+  if (typeof result.details.stopped === 'string') line += ` (stopped at the time budget; the next run resumes exactly there)`;
   if (typeof result.details.attachmentsFailed === 'number') line += ` (${result.details.attachmentsFailed} attachment downloads failed; retried next run)`;
   if (typeof result.details.unsearchedTerms === 'number') {
     line += ` (${result.details.unsearchedTerms} investor addresses/domains not yet searched in older mail: run crm-mail rematch --remote)`;
@@ -122,19 +124,28 @@ export class TtyReporter implements SyncReporter {
     if (bar.done) return bar.done;
     const progress = bar.progress;
     if (!progress) return `${bar.email}  starting...`;
-    const seconds = Math.max(0.001, (Date.now() - bar.startedAt) / 1000);
-    const rate = progress.listed / seconds;
-    if (progress.phase === 'incremental' || progress.phase === 'attachments') {
-      return `${bar.email}  ${progress.phase}  stored ${fmt(progress.stored)}`;
-    }
-    const total = progress.estimate && progress.estimate >= progress.listed ? progress.estimate : undefined;
-    const width = 24;
-    const filled = total ? Math.round((progress.listed / total) * width) : 0;
-    const gauge = total ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '[' + ' '.repeat(width) + ']';
-    const eta = total && rate > 0 ? ` ETA ${formatDuration(Math.round(((total - progress.listed) / rate) * 1000))}` : '';
-    const of = total ? `/${fmt(total)}` : '';
-    return `${bar.email}  ${progress.phase} ${gauge} ${fmt(progress.listed)}${of} messages, stored ${fmt(progress.stored)}, ${rate.toFixed(0)} msg/s${eta}`;
+    return progressLine(bar.email, progress, (Date.now() - bar.startedAt) / 1000);
   }
+}
+
+/**
+ * One account's live line. The gauge counts messages settled over the whole listing (so a resumed
+ * backfill starts where it was, and moves every 100 messages), and the time left follows from the
+ * quota model: messages left times the units of a get, at the account's budget.
+ */
+export function progressLine(email: string, progress: AccountProgress, elapsedSec: number): string {
+  if (progress.phase !== 'backfill' && progress.phase !== 'relist') {
+    return `${email}  ${progress.phase}  stored ${fmt(progress.stored)}`;
+  }
+  const done = progress.handled ?? progress.listed;
+  const total = progress.estimate !== undefined && progress.estimate >= done ? progress.estimate : undefined;
+  const width = 24;
+  const filled = total ? Math.min(width, Math.round((done / Math.max(1, total)) * width)) : 0;
+  const gauge = total ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '[' + ' '.repeat(width) + ']';
+  const of = total ? `/~${fmt(total)}` : '';
+  const rate = progress.listed / Math.max(0.001, elapsedSec);
+  const eta = progress.etaMs !== undefined ? `, ~${formatDuration(progress.etaMs)} left at the quota budget` : '';
+  return `${email}  ${progress.phase} ${gauge} ${fmt(done)}${of} messages, stored ${fmt(progress.stored)}, ${(rate * 60).toFixed(0)} msg/min${eta}`;
 }
 
 /** cli-table3 colours only on a terminal: cron logs and pipes get plain characters. */

@@ -36,6 +36,8 @@ export interface SyncReporter {
 
 export interface SyncOptions {
   account?: string;
+  /** Epoch ms: accounts start no new chunk or page after it (sync --max-minutes); the next run resumes. */
+  deadline?: number;
   pid?: number;
   host?: string;
 }
@@ -100,20 +102,20 @@ export async function runSync(env: SyncEnvironment, options: SyncOptions = {}): 
   const accounts = accountsToSync(env.db, options.account);
   const leased = await withSyncLease(env.db, options, async (tookOverFrom) => {
     const interruptedRunsClosed = closeInterruptedRuns(env.db);
-    const results = await syncAccounts(env, accounts);
+    const results = await syncAccounts(env, accounts, options.deadline);
     return { results, interruptedRunsClosed, tookOverFrom };
   });
   if (!leased.ran) return leased;
   return { ran: true, ...leased.value };
 }
 
-async function syncAccounts(env: SyncEnvironment, accounts: Account[]): Promise<AccountSyncResult[]> {
+async function syncAccounts(env: SyncEnvironment, accounts: Account[], deadline?: number): Promise<AccountSyncResult[]> {
   if (accounts.length === 0) return [];
   const index = env.buildIndex();
   env.reporter.starting(accounts);
   try {
     return await mapBounded(accounts, env.accountConcurrency, async (account) => {
-      const result = await syncOne(env, account, index);
+      const result = await syncOne(env, account, index, deadline);
       env.reporter.finished(account, result);
       return result;
     });
@@ -122,7 +124,7 @@ async function syncAccounts(env: SyncEnvironment, accounts: Account[]): Promise<
   }
 }
 
-async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex): Promise<AccountSyncResult> {
+async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex, deadline?: number): Promise<AccountSyncResult> {
   let client: MailboxClient;
   try {
     client = await env.openClient(account);
@@ -139,6 +141,7 @@ async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex
     capture: env.capture,
     pageSize: env.pageSize,
     historyStaleDays: env.historyStaleDays,
+    deadline,
     downloadAttachments: env.downloadAttachments ? () => env.downloadAttachments!(account, client) : undefined,
     onProgress: (progress) => env.reporter.progress(account, progress),
   });

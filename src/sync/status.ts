@@ -7,7 +7,29 @@ import type { Db } from '../db/open.js';
 import { accountCounts, listAccounts, type Account, type AccountCounts } from '../db/accounts.js';
 import { lastRun, type SyncRun } from '../db/syncRuns.js';
 import { currentLease } from '../db/lease.js';
-import { parseCheckpoint } from './checkpoint.js';
+import { deferredSummary } from '../db/deferred.js';
+import { listingTotalEstimate, parseCheckpoint } from './checkpoint.js';
+
+/** A message deferred longer than this alerts: Gmail has refused it for a whole day of runs. */
+export const DEFERRED_ALERT_MS = 24 * 60 * 60 * 1000;
+
+/** What a get costs and an account's budget, from the configured quota model. */
+export interface QuotaRate {
+  model: string;
+  unitsPerGet: number;
+  unitsPerMinute: number;
+}
+
+export interface BackfillProgress {
+  /** Messages of the listing settled so far. */
+  handled: number;
+  /** Gmail's estimate of the listing's size (searches not begun: the average of those begun). */
+  estimate: number | null;
+  searchesDone: number;
+  searches: number;
+  /** Time left at the account's quota budget, one get per message left. */
+  etaMs: number | null;
+}
 
 export type Health = 'ok' | 'syncing' | 'failing' | 'stale' | 'needs_consent' | 'paused' | 'pending';
 
@@ -26,6 +48,12 @@ export interface AccountStatusReport extends AccountCounts {
   cursor: string | null;
   cursorAgeMs: number | null;
   backfill: 'done' | 'in_progress' | 'not_started';
+  /** Where a backfill or re-list under way stands. */
+  listing: BackfillProgress | null;
+  /** Messages waiting for a later run because Gmail kept failing them. */
+  deferred: number;
+  deferredOldestAt: string | null;
+  deferredLastError: string | null;
   lastRun: Pick<SyncRun, 'kind' | 'status' | 'startedAt' | 'durationMs' | 'apiCalls' | 'apiUnits' | 'stored' | 'error'> | null;
 }
 
@@ -66,14 +94,37 @@ export function judgeHealth(account: Account, now: Date, syncIntervalMin: number
   return { health: 'ok', alert: false };
 }
 
-export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Date; account?: string }): StatusReport {
+function listingProgress(account: Account, rate: QuotaRate | undefined): BackfillProgress | null {
+  const checkpoint = parseCheckpoint(account.backfillCheckpoint);
+  if (!checkpoint) return null;
+  const estimate = listingTotalEstimate(checkpoint) ?? null;
+  const handled = checkpoint.handled ?? 0;
+  const left = estimate === null ? null : Math.max(0, estimate - handled);
+  return {
+    handled,
+    estimate,
+    searchesDone: checkpoint.queryIndex,
+    searches: checkpoint.queries.length,
+    etaMs: left === null || !rate ? null : Math.round(((left * rate.unitsPerGet) / rate.unitsPerMinute) * 60_000),
+  };
+}
+
+function withDeferred(judged: { health: Health; alert: boolean; reason?: string }, deferred: { count: number; oldestAt: string | null }, now: Date): { health: Health; alert: boolean; reason?: string } {
+  const age = ageMs(deferred.oldestAt, now);
+  if (deferred.count === 0 || age === null || age <= DEFERRED_ALERT_MS || judged.alert) return judged;
+  const reason = `${deferred.count} message${deferred.count === 1 ? '' : 's'} deferred, the oldest for ${Math.floor(age / 3_600_000)} h: Gmail keeps failing ${deferred.count === 1 ? 'it' : 'them'} (see deferredLastError)`;
+  return { health: 'failing', alert: true, reason };
+}
+
+export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Date; account?: string; quota?: QuotaRate }): StatusReport {
   const now = options.now ?? new Date();
   const accounts = listAccounts(db).filter((account) => !options.account || account.email === options.account.toLowerCase());
   const lease = currentLease(db);
   const leaseLive = lease !== undefined && Date.parse(lease.expiresAt) > now.getTime();
   const reports = accounts.map((account): AccountStatusReport => {
     const run = lastRun(db, account.id);
-    const judged = judgeHealth(account, now, options.syncIntervalMin, { running: leaseLive && run?.status === 'running' });
+    const deferred = deferredSummary(db, account.id);
+    const judged = withDeferred(judgeHealth(account, now, options.syncIntervalMin, { running: leaseLive && run?.status === 'running' }), deferred, now);
     const checkpoint = parseCheckpoint(account.backfillCheckpoint);
     return {
       email: account.email,
@@ -87,6 +138,10 @@ export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Da
       cursor: account.historyId,
       cursorAgeMs: ageMs(account.historyIdAt, now),
       backfill: account.backfillCompletedAt ? 'done' : checkpoint?.kind === 'backfill' ? 'in_progress' : 'not_started',
+      listing: listingProgress(account, options.quota),
+      deferred: deferred.count,
+      deferredOldestAt: deferred.oldestAt,
+      deferredLastError: deferred.lastError,
       ...accountCounts(db, account.id),
       lastRun: run
         ? { kind: run.kind, status: run.status, startedAt: run.startedAt, durationMs: run.durationMs, apiCalls: run.apiCalls, apiUnits: run.apiUnits, stored: run.stored, error: run.error }

@@ -1,12 +1,13 @@
 /**
  * The one path every new message takes, whether backfill, history or re-list found it: skip what is
- * already stored, fetch headers, match, fetch the full message only for mail worth keeping, then
- * store the whole page and move the checkpoint or cursor in ONE transaction. A run killed before the
- * commit leaves nothing of the page behind; a run killed after it never fetches the page again.
+ * already stored, fetch (once, in full, for mail the searches found; headers first for history),
+ * match, then store the chunk and move the checkpoint or cursor in ONE transaction. A run killed
+ * before the commit leaves nothing of the chunk behind; a run killed after it never fetches it again.
  */
 import type { Account } from '../db/accounts.js';
 import type { Db } from '../db/open.js';
 import type { RunCounts } from '../db/syncRuns.js';
+import { clearDeferred, deferMessages, type DeferredSource } from '../db/deferred.js';
 import { NotFoundError, TransientError } from '../errors.js';
 import type { GmailMessage, MailboxClient, MailStore, MatchIndex, MatchOutcome, ParsedMessage } from './ports.js';
 
@@ -58,61 +59,89 @@ function isKept(match: MatchOutcome, capture: 'matched' | 'all'): boolean {
   return match.investors.length > 0;
 }
 
+/** What fetching a list of ids gave: the messages, the ids Gmail no longer has, and those that failed. */
+interface Fetched {
+  present: Map<string, GmailMessage>;
+  gone: string[];
+  failed: Map<string, Error>;
+}
+
 /**
- * Fetches the given ids in one format; a 404 means the message is gone (deleted since it was listed)
- * and is simply left out. Any other per-message error fails the page, so the checkpoint does not move
- * past a message that was never stored: the next run retries the page.
+ * Fetches the given ids in one format. A 404 means the message is gone (deleted since it was
+ * listed); any other per-message error, after the client's retries, is returned as failed so the
+ * caller defers that message alone and the rest of the page goes on.
  */
-async function fetchPresent(context: PageContext, ids: string[], format: 'metadata' | 'full'): Promise<Map<string, GmailMessage>> {
-  const present = new Map<string, GmailMessage>();
-  if (ids.length === 0) return present;
+async function fetchAll(context: PageContext, ids: string[], format: 'metadata' | 'full'): Promise<Fetched> {
+  const fetched: Fetched = { present: new Map(), gone: [], failed: new Map() };
+  if (ids.length === 0) return fetched;
   const results = await context.client.getMessages(ids, format);
   for (const id of ids) {
     const result = results.get(id);
-    if (result === undefined) throw new TransientError(`messages.get (${format}) returned no answer for ${id}; the page will be retried.`);
-    if (result instanceof NotFoundError || (result instanceof Error && (result as { kind?: string }).kind === 'not_found')) continue;
-    if (result instanceof Error) throw result;
-    present.set(id, result);
+    if (result === undefined) fetched.failed.set(id, new TransientError(`messages.get (${format}) returned no answer for ${id}.`));
+    else if (result instanceof NotFoundError || (result instanceof Error && (result as { kind?: string }).kind === 'not_found')) fetched.gone.push(id);
+    else if (result instanceof Error) fetched.failed.set(id, result);
+    else fetched.present.set(id, result);
   }
-  context.counts.fetched += format === 'metadata' ? present.size : 0;
-  return present;
+  context.counts.fetched += fetched.present.size;
+  return fetched;
 }
+
+/**
+ * Where an id came from decides how it is fetched. Mail the investor searches found (or every
+ * message, with capture=all) is fetched once, in full: the search already says it is wanted.
+ * History reports every new message of the mailbox, most of it not investor mail, so its headers
+ * come first and only matched mail is fetched in full.
+ */
+export type IdSource = DeferredSource;
 
 export interface StoredPage {
   stored: number;
   matched: number;
   skippedStored: number;
   gone: number;
+  deferred: number;
+}
+
+const isIgnored = (message: GmailMessage): boolean => (message.labelIds ?? []).some((label) => IGNORED_LABELS.has(label));
+
+/** The full messages worth keeping, parsed and matched; the rest is dropped here, in memory, never written. */
+async function keepable(context: PageContext, messages: Iterable<GmailMessage>): Promise<Array<{ parsed: ParsedMessage; match: MatchOutcome }>> {
+  const ready: Array<{ parsed: ParsedMessage; match: MatchOutcome }> = [];
+  for (const message of messages) {
+    if (isIgnored(message)) continue;
+    const parsed = await context.store.parse(message);
+    const match = context.index.match(parsed, context.accountEmail);
+    if (isKept(match, context.capture)) ready.push({ parsed, match });
+  }
+  return ready;
+}
+
+/** History ids: headers first, then the full message only for mail worth keeping. */
+async function fetchByHeaders(context: PageContext, ids: string[]): Promise<Fetched> {
+  const headers = await fetchAll(context, ids, 'metadata');
+  const wanted: string[] = [];
+  for (const [id, message] of headers.present) {
+    if (isIgnored(message)) continue;
+    const match = context.index.match(await context.store.parse(message), context.accountEmail);
+    if (isKept(match, context.capture)) wanted.push(id);
+  }
+  const full = await fetchAll(context, wanted, 'full');
+  return { present: full.present, gone: [...headers.gone, ...full.gone], failed: new Map([...headers.failed, ...full.failed]) };
 }
 
 /**
  * Stores the new messages among `ids` and runs `alsoInTransaction` (checkpoint, cursor, deletions,
- * labels) in the same transaction.
+ * labels) in the same transaction. Messages that failed are recorded as deferred in that same
+ * transaction, so the checkpoint never moves past a message that is neither stored nor deferred.
  */
-export async function storeNewMessages(context: PageContext, ids: string[], alsoInTransaction: () => void = () => {}): Promise<StoredPage> {
+export async function storeNewMessages(context: PageContext, ids: string[], source: IdSource, alsoInTransaction: () => void = () => {}): Promise<StoredPage> {
   const unique = [...new Set(ids)];
   const known = context.store.storedGmailIds(context.accountId, unique);
   const fresh = unique.filter((id) => !known.has(id));
 
-  const headers = await fetchPresent(context, fresh, 'metadata');
-  const wanted: string[] = [];
-  for (const [id, message] of headers) {
-    if ((message.labelIds ?? []).some((label) => IGNORED_LABELS.has(label))) continue;
-    const match = context.index.match(await context.store.parse(message), context.accountEmail);
-    if (isKept(match, context.capture)) wanted.push(id);
-  }
-  const full = await fetchPresent(context, wanted, 'full');
-
-  const ready: Array<{ parsed: ParsedMessage; match: MatchOutcome }> = [];
-  for (const id of wanted) {
-    const message = full.get(id);
-    if (!message) continue;
-    const parsed = await context.store.parse(message);
-    // Match again on the full message: it is what gets stored, and its headers are complete.
-    const match = context.index.match(parsed, context.accountEmail);
-    if (!isKept(match, context.capture)) continue;
-    ready.push({ parsed, match });
-  }
+  const fetched = source === 'search' ? await fetchAll(context, fresh, 'full') : await fetchByHeaders(context, fresh);
+  const ready = await keepable(context, fetched.present.values());
+  const failures = [...fetched.failed].map(([gmailId, error]) => ({ gmailId, source, error: error.message }));
 
   let stored = 0;
   let matched = 0;
@@ -124,15 +153,20 @@ export async function storeNewMessages(context: PageContext, ids: string[], also
         stored += 1;
         if (item.match.investors.length > 0) matched += 1;
       }
+      if (failures.length > 0) deferMessages(context.db, context.accountId, failures);
+      // Whatever is settled (stored, dropped, already known, gone) is no longer deferred.
+      clearDeferred(context.db, context.accountId, unique.filter((id) => !fetched.failed.has(id)));
       // Counted before the hook, so a run record written by it includes this page.
       context.counts.stored += stored;
       context.counts.matched += matched;
+      context.counts.deferred += failures.length;
       alsoInTransaction();
     })();
   } catch (error) {
     context.counts.stored -= stored;
     context.counts.matched -= matched;
+    context.counts.deferred -= failures.length;
     throw error;
   }
-  return { stored, matched, skippedStored: known.size, gone: fresh.length - headers.size };
+  return { stored, matched, skippedStored: known.size, gone: fetched.gone.length, deferred: failures.length };
 }

@@ -78,7 +78,7 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
 
   // 1. What Gmail lists.
   const listed = new Set<string>();
-  const queries = input.capture === 'all' ? [''] : input.index.searchQueries();
+  const queries = input.capture === 'all' ? [input.index.exclusionSearch()] : input.index.searchQueries();
   for (const query of queries) {
     for await (const page of client.listMessages({ q: query === '' ? undefined : query, pageSize: input.pageSize })) {
       for (const message of page.messages) listed.add(message.id);
@@ -140,7 +140,7 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
   if (input.fix) {
     const context = pageContextFor(input, emptyCounts());
     const page = 100;
-    for (let start = 0; start < fixable.missing.length; start += page) await storeNewMessages(context, fixable.missing.slice(start, start + page));
+    for (let start = 0; start < fixable.missing.length; start += page) await storeNewMessages(context, fixable.missing.slice(start, start + page), 'search');
     let markedDeleted = 0;
     db.transaction(() => {
       markedDeleted = input.store.markDeleted(account.id, fixable.gone);

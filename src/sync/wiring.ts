@@ -10,7 +10,8 @@ import { activeGmailIdsSince } from '../db/accounts.js';
 import { listExclusions, listInvestors } from '../db/crm.js';
 import { findEmailByGmailId, markDeleted, setLabels, storedGmailIds } from '../db/emails.js';
 import { credentialsFromConfig, type CredentialProvider } from '../gmail/auth.js';
-import { createAccountClient, type GmailAccountClient } from '../gmail/client.js';
+import { createAccountClient, createProjectQuota, type GmailAccountClient } from '../gmail/client.js';
+import type { QuotaLimiter } from '../gmail/limits.js';
 import { parseGmailMessage, type CanonicalMessage } from '../mail/parse.js';
 import { InvestorIndex, type MatchResult } from '../match/investorIndex.js';
 import { captureMessage } from '../capture.js';
@@ -33,6 +34,7 @@ export function asMatchIndex(index: InvestorIndex): MatchIndex {
     searchQueries: () => index.searchQueries(),
     terms: () => index.terms(),
     queriesForTerms: (terms) => index.queriesForTerms(terms),
+    exclusionSearch: () => index.exclusionSearch(),
   };
 }
 
@@ -70,11 +72,14 @@ function sameLabels(stored: string | null, labels: string[]): boolean {
 /** One credential provider per auth method, shared by the accounts of a run (tokens are cached per user). */
 export class ClientFactory {
   private readonly providers = new Map<string, CredentialProvider>();
+  private readonly projectQuota: QuotaLimiter;
 
   constructor(
     private readonly db: Db,
     private readonly config: Config,
-  ) {}
+  ) {
+    this.projectQuota = createProjectQuota(config);
+  }
 
   open(account: Pick<Account, 'email' | 'authMethod'>): GmailAccountClient {
     let provider = this.providers.get(account.authMethod);
@@ -82,7 +87,7 @@ export class ClientFactory {
       provider = credentialsFromConfig({ ...this.config, authMethod: account.authMethod }, { db: this.db });
       this.providers.set(account.authMethod, provider);
     }
-    return createAccountClient(this.config, provider, account.email);
+    return createAccountClient(this.config, provider, account.email, this.projectQuota);
   }
 }
 

@@ -95,10 +95,16 @@ describe('reads', () => {
     expect(emu.counters(BOB).byMethod['history.list']!.calls).toBe(before + 1);
   });
 
-  it('createAccountClient takes the rate, retries and roots from the configuration', async () => {
-    const config = emulatorConfig(emu, { CRM_GMAIL_RATE_UNITS_SEC: '200', CRM_GMAIL_RETRY_MAX: '2' });
-    const gmail = createAccountClient(config, credentials, BOB);
-    expect((await gmail.getProfile()).emailAddress).toBe(BOB);
-    expect(gmail.maxBatchSize).toBe(40);
+  it('createAccountClient takes the model, budget, retries and roots from the configuration', async () => {
+    const legacy = createAccountClient(emulatorConfig(emu, { CRM_GMAIL_QUOTA_MODEL: 'legacy', CRM_GMAIL_RATE_UNITS_SEC: '200', CRM_GMAIL_RETRY_MAX: '2' }), credentials, BOB);
+    expect((await legacy.getProfile()).emailAddress).toBe(BOB);
+    // One batch must fit the burst: 200 units a second at 5 units a get.
+    expect(legacy.maxBatchSize).toBe(40);
+    expect(legacy.quotaRate()).toEqual({ unitsPerGet: 5, unitsPerMinute: 12_000 });
+    const current = createAccountClient(emulatorConfig(emu), credentials, BOB);
+    expect(current.model.name).toBe('2026');
+    expect(current.unitsOf('messages.get')).toBe(20);
+    expect(current.quotaRate()).toEqual({ unitsPerGet: 20, unitsPerMinute: 5400 });
+    expect(current.maxBatchSize).toBe(50);
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { createDwdCredentials, type CredentialProvider } from '../../src/gmail/auth.js';
 import { GmailAccountClient } from '../../src/gmail/client.js';
-import { CrmMailError, NotFoundError, RateLimitError } from '../../src/errors.js';
+import { CrmMailError, NotFoundError, RateLimitError, TransientError } from '../../src/errors.js';
 import { JANE, mailbox } from './support.js';
 
 let emu: Emulator;
@@ -103,9 +103,12 @@ describe('retries', () => {
     const results = await gmail.getMessages(wanted, 'minimal');
     expect(messagesOnly(results)).toBe(12);
     const stats = gmail.stats();
-    expect(stats.retries).toBe(2);
+    const rateLimit = kind.startsWith('429') || kind.startsWith('403');
+    // A rate-limit answer is waited out, not retried: it never uses the retry budget.
+    expect(stats.retries).toBe(rateLimit ? 0 : 2);
+    expect(stats.rateLimitWaits).toBe(rateLimit ? 2 : 0);
     expect(stats.calls).toBe(14);
-    expect(stats.throttled).toBe(kind.startsWith('429') || kind.startsWith('403') ? 2 : 0);
+    expect(stats.throttled).toBe(rateLimit ? 2 : 0);
   });
 
   it('faults on every kind of call (list, history, profile) are retried too', async () => {
@@ -118,7 +121,7 @@ describe('retries', () => {
     for await (const page of gmail.listMessages({ pageSize: 500 })) listed += page.messages.length;
     expect(listed).toBe(2000);
     for await (const page of gmail.listHistory({ startHistoryId: profile.historyId })) expect(page.history).toEqual([]);
-    expect(gmail.stats().retries).toBe(3);
+    expect(gmail.stats()).toMatchObject({ retries: 2, rateLimitWaits: 1 });
   });
 
   it('a page announced by nextPageToken that comes back empty is passed on and paging stops cleanly', async () => {
@@ -161,11 +164,29 @@ describe('retries', () => {
 
   it('retries stop at retryMax and the error says so', async () => {
     const gmail = client({ retryMax: 2 });
+    emu.injectFault({ method: 'getProfile', kind: '503', times: 5 });
+    const error = await gmail.getProfile().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toMatch(/gave up after 2 retries/);
+    expect(gmail.stats()).toMatchObject({ calls: 3, retries: 2, throttled: 0 });
+  });
+
+  it('rate-limit answers do not use the retry budget: with retryMax 0, five 429s are waited out and the call succeeds', async () => {
+    const gmail = client({ retryMax: 0 });
     emu.injectFault({ method: 'getProfile', kind: '429', times: 5 });
+    const started = performance.now();
+    expect((await gmail.getProfile()).emailAddress).toBe(JANE);
+    expect(gmail.stats()).toMatchObject({ calls: 6, retries: 0, throttled: 5, rateLimitWaits: 5 });
+    // Each refusal waited for the meter's window to have room by Gmail's count (legacy: about a second).
+    expect(performance.now() - started).toBeGreaterThan(500);
+  });
+
+  it('a call refused more often than rateLimitWaitMax is given up with a message that says a later run tries again', async () => {
+    const gmail = client({ rateLimitWaitMax: 2 });
+    emu.injectFault({ method: 'getProfile', kind: '429-retry-after', times: 5, delayMs: 20 });
     const error = await gmail.getProfile().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitError);
-    expect((error as Error).message).toMatch(/gave up after 2 retries/);
-    expect(gmail.stats()).toMatchObject({ calls: 3, retries: 2, throttled: 3 });
+    expect((error as Error).message).toMatch(/still refused after waiting out 2 rate-limit answers; a later run will try again/);
   });
 
   it('a wait asked for by Gmail longer than one run waits is not slept through: the error carries it', async () => {
@@ -213,11 +234,20 @@ describe('batches', () => {
     emu.injectFault({ method: 'messages.get', kind: '429', times: 3 });
     const results = await gmail.getMessages(ids.slice(0, 50), 'minimal');
     expect(messagesOnly(results)).toBe(50);
-    expect(gmail.stats()).toMatchObject({ retries: 3, throttled: 3 });
-    // Halved to 25 by the rate-limited parts, then +10 after the clean retry batch.
-    expect(gmail.batchSize).toBe(35);
-    await gmail.getMessages(ids.slice(50, 150), 'minimal');
+    // Quota refusals are waited out (no retry used) and slow the meter, not the batch size.
+    expect(gmail.stats()).toMatchObject({ retries: 0, throttled: 3, rateLimitWaits: 3 });
     expect(gmail.batchSize).toBe(50);
+  });
+
+  it('"Too many concurrent requests" parts lower the batch size to what got through, and it does not grow past that', async () => {
+    const gmail = client({ batch: true });
+    emu.injectFault({ method: 'messages.get', kind: '429-concurrent', times: 30 });
+    const results = await gmail.getMessages(ids.slice(400, 450), 'minimal');
+    expect(messagesOnly(results)).toBe(50);
+    expect(gmail.stats()).toMatchObject({ retries: 0, concurrencyRefusals: 30 });
+    expect(gmail.batchSize).toBe(20);
+    await gmail.getMessages(ids.slice(450, 550), 'minimal');
+    expect(gmail.batchSize).toBe(20);
   });
 
   it('a failed batch request (reset) is retried whole; parts with 5xx are retried alone', async () => {

@@ -183,7 +183,26 @@ describe('Gmail search queries', () => {
     const queries = index.searchQueries();
     expect(queries).toHaveLength(1);
     expect(queries[0]).toContain('from:cedarfo.com to:cedarfo.com cc:cedarfo.com bcc:cedarfo.com');
-    expect(queries[0]!.startsWith('{') && queries[0]!.endsWith('}')).toBe(true);
+    expect(queries[0]!.startsWith('{')).toBe(true);
+    // The exclusions ride along as negative terms, so Gmail never returns their mail.
+    expect(queries[0]).toMatch(/\} -from:doctor@clinic\.example -to:doctor@clinic\.example -cc:doctor@clinic\.example -bcc:doctor@clinic\.example -from:lawfirm\.example /);
+  });
+
+  it('carry the same negative terms in every chunk, within the length bound, and keep at least half of it for positive terms', () => {
+    const terms = Array.from({ length: 300 }, (_, i) => `person${i}@org${i}.com`);
+    const exclusions = Array.from({ length: 40 }, (_, i) => `excluded${i}.example`);
+    const queries = buildQueries(terms, 600, exclusions);
+    expect(queries.length).toBeGreaterThan(10);
+    const negatives = queries[0]!.slice(queries[0]!.indexOf('} ') + 2);
+    expect(negatives.length).toBeLessThanOrEqual(300);
+    expect(negatives).toMatch(/^-from:excluded0\.example -to:excluded0\.example -cc:excluded0\.example -bcc:excluded0\.example/);
+    for (const q of queries) {
+      expect(q.length).toBeLessThanOrEqual(600);
+      expect(q.endsWith(negatives)).toBe(true);
+    }
+    const found = queries.join(' ').match(/(?<!-)from:(\S+)/g)!.map((m) => m.slice(5));
+    expect(found).toEqual(terms);
+    expect(InvestorIndex.build([], { workspaceDomain: 'northwind.vc' }).exclusionSearch()).toBe('');
   });
 
   it('are chunked to the length bound without losing a term', () => {
@@ -196,7 +215,8 @@ describe('Gmail search queries', () => {
   });
 
   it('queriesForTerms builds queries for new terms only, and skips unsafe ones', () => {
-    expect(index.queriesForTerms(['new.fund.com'])).toEqual(['{from:new.fund.com to:new.fund.com cc:new.fund.com bcc:new.fund.com}']);
+    expect(index.queriesForTerms(['new.fund.com'])).toEqual([`{from:new.fund.com to:new.fund.com cc:new.fund.com bcc:new.fund.com} ${index.exclusionSearch()}`]);
+    expect(index.exclusionSearch()).toMatch(/^-from:doctor@clinic\.example .* -bcc:lawfirm\.example$/);
     expect(index.queriesForTerms(['a"b@x.com} OR in:anywhere'])).toEqual([]);
   });
 });

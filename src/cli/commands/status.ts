@@ -3,11 +3,25 @@ import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
 import { inertLine } from '../output.js';
 import { EXIT } from '../../errors.js';
+import { accountQuotaBudget } from '../../config.js';
 import { buildStatus, formatAge, type AccountStatusReport } from '../../sync/status.js';
 import { fmt, formatDuration, tableStyle } from '../../sync/report.js';
 
 function stateCell(report: AccountStatusReport): string {
   return report.health === 'ok' ? 'ok' : `${report.health.replace('_', ' ')}${report.alert ? ' (!)' : ''}`;
+}
+
+function progressCell(report: AccountStatusReport): string {
+  const listing = report.listing;
+  if (!listing) return report.backfill === 'done' ? 'done' : '-';
+  const of = listing.estimate === null ? '' : `/~${fmt(listing.estimate)}`;
+  const eta = listing.etaMs === null ? '' : `, ~${formatDuration(listing.etaMs)} of quota left`;
+  return `${fmt(listing.handled)}${of}${eta}`;
+}
+
+function deferredCell(report: AccountStatusReport): string {
+  if (report.deferred === 0) return '-';
+  return `${fmt(report.deferred)} (since ${formatAge(Date.now() - Date.parse(report.deferredOldestAt ?? new Date().toISOString()))})`;
 }
 
 function lastRunCell(report: AccountStatusReport): string {
@@ -30,12 +44,20 @@ Examples:
   $ crm-mail status --json | jq '.accounts[] | select(.alert)'
   $ crm-mail status >/dev/null || notify-admin "crm-mail sync needs attention"
 
-Exit codes: 0 every active account is healthy, 1 an account is failing, needs consent, or its last
-success is older than 2 x CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
+The backfill column shows messages settled of Gmail's estimate, and the time the rest needs at the
+account's quota budget (CRM_GMAIL_QUOTA_MODEL, one get per message). The deferred column counts
+messages Gmail kept failing; the next sync tries them first.
+Exit codes: 0 every active account is healthy, 1 an account is failing, needs consent, has a
+message deferred for more than a day, or its last success is older than 2 x
+CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
     )
-    .action((options: { account?: string }) => {
+    .action(async (options: { account?: string }) => {
       const db = ctx.db({ mustExist: true });
-      const report = buildStatus(db, { syncIntervalMin: ctx.config.syncIntervalMin, account: options.account });
+      const { quotaModel } = await import('../../gmail/quotaModel.js');
+      const model = quotaModel(ctx.config.quotaModel);
+      const budget = accountQuotaBudget(ctx.config);
+      const quota = { model: model.name, unitsPerGet: model.units['messages.get'], unitsPerMinute: (budget * 60_000) / model.windowMs };
+      const report = buildStatus(db, { syncIntervalMin: ctx.config.syncIntervalMin, account: options.account, quota });
       if (report.alerts > 0) ctx.exitCode = EXIT.failure;
       if (ctx.out.json) return ctx.out.data(report);
       if (report.accounts.length === 0) {
@@ -44,8 +66,8 @@ success is older than 2 x CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
       }
       const table = new Table({
         style: tableStyle(ctx.out.isTTY),
-        head: ['account', 'state', 'last success', 'last error', 'cursor age', 'stored', 'matched', 'pending att.', 'last run'],
-        colWidths: [null, null, null, report.accounts.some((row) => row.lastError && row.consecutiveFailures > 0) ? 40 : null, null, null, null, null, null] as unknown as number[],
+        head: ['account', 'state', 'last success', 'last error', 'cursor age', 'backfill', 'stored', 'matched', 'deferred', 'pending att.', 'last run'],
+        colWidths: [null, null, null, report.accounts.some((row) => row.lastError && row.consecutiveFailures > 0) ? 40 : null, null, null, null, null, null, null, null] as unknown as number[],
         wordWrap: true,
       });
       for (const row of report.accounts) {
@@ -55,8 +77,10 @@ success is older than 2 x CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
           row.lastSuccessAt ? `${row.lastSuccessAt.slice(0, 16).replace('T', ' ')} (${formatAge(Date.parse(report.generatedAt) - Date.parse(row.lastSuccessAt))} ago)` : 'never',
           row.lastError && row.consecutiveFailures > 0 ? inertLine(row.lastError).slice(0, 200) : '-',
           formatAge(row.cursorAgeMs),
+          progressCell(row),
           fmt(row.stored),
           fmt(row.matched),
+          deferredCell(row),
           fmt(row.pendingAttachments),
           lastRunCell(row),
         ]);

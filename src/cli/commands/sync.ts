@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { requireGmailSettings } from '../../config.js';
-import { EXIT } from '../../errors.js';
+import { EXIT, UsageError } from '../../errors.js';
 import type { AccountSyncResult } from '../../sync/accountSync.js';
 import type { LeaseHolder } from '../../db/lease.js';
 import { PlainReporter, SilentReporter, TtyReporter } from '../../sync/report.js';
@@ -24,28 +24,45 @@ function resultJson(result: AccountSyncResult): Record<string, unknown> {
   };
 }
 
+/** --max-minutes: a positive number of minutes (fractions allowed, for tests and impatient admins). */
+export function parseMaxMinutes(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0) || value > 1440) {
+    throw new UsageError(`--max-minutes ${JSON.stringify(text)} is not valid: expected minutes, more than 0 and at most 1440 (e.g. 13 or 0.5).`);
+  }
+  return value;
+}
+
 export function registerSync(program: Command, ctx: CliContext): void {
   program
     .command('sync')
     .description('capture new mail of every active account (backfill first, then incremental), then propose notes')
     .option('--account <email>', 'only this account')
     .option('--no-propose', 'skip the post-sync propose step')
+    .option('--max-minutes <minutes>', 'stop starting new work after this long; the next run resumes exactly there (default CRM_GMAIL_SYNC_MAX_MIN: 2 below the cron interval)')
     .addHelpText(
       'after',
       `
 Examples:
   $ crm-mail --env-file /etc/crm-mail/crm-mail.env sync          # what cron runs every 15 minutes
   $ crm-mail sync --account jane@northwind.vc --no-propose
-  $ crm-mail --json sync | jq '.accounts[] | {account, status, stored}'
+  $ crm-mail sync --max-minutes 45                              # a long first backfill by hand
+  $ crm-mail --json sync | jq '.accounts[] | {account, status, stored, deferred}'
 
-A first run backfills each mailbox (investor mail only, checkpointed page by page: a killed run
-resumes where it stopped); later runs read Gmail's history. Only one sync runs at a time: an
-overlapping run prints one line and exits 0.
+A first run backfills each mailbox (investor mail only, fetched once each, checkpointed every 100
+messages: a killed or time-limited run resumes exactly where it stopped); later runs read Gmail's
+history. Gmail's quota decides the pace: under the 2026 model (CRM_GMAIL_QUOTA_MODEL) an account
+reads about 270 messages a minute, so a large first backfill spans several cron runs, each
+stopping itself after --max-minutes. A message Gmail keeps failing is deferred to the next run,
+never given up; a rate-limit answer is waited out. Only one sync runs at a time: an overlapping
+run prints one line and exits 0.
 Exit codes: 0 every account synced, 1 an account failed (the others still ran), 3 integration off.`,
     )
-    .action(async (options: { account?: string; propose: boolean }) => {
+    .action(async (options: { account?: string; propose: boolean; maxMinutes?: string }) => {
       ctx.requireGmail('sync');
       requireGmailSettings(ctx.config);
+      const maxMinutes = parseMaxMinutes(options.maxMinutes, ctx.config.syncMaxMin);
       const db = ctx.db();
       const out = ctx.out;
       const { runSync } = await import('../../sync/runSync.js');
@@ -56,7 +73,7 @@ Exit codes: 0 every account synced, 1 an account failed (the others still ran), 
       else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns || 100);
       else reporter = new PlainReporter({ write: (text) => out.write(text) });
 
-      const outcome = await runSync(syncEnvironment(db, ctx.config, reporter), { account: options.account });
+      const outcome = await runSync(syncEnvironment(db, ctx.config, reporter), { account: options.account, deadline: Date.now() + maxMinutes * 60_000 });
       if (!outcome.ran) {
         if (out.json) out.data({ ran: false, reason: 'lease_held', holder: outcome.holder });
         else out.line(leaseHeldLine(outcome.holder));
