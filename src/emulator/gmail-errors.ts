@@ -75,13 +75,15 @@ export const userRateRetryAfter = (retryAt: Date): ApiError =>
 export const userRateLimitExceeded = (): ApiError =>
   apiError(403, 'User Rate Limit Exceeded', 'userRateLimitExceeded', { domain: 'usageLimits' });
 
-export const perMinuteQuota = (): ApiError =>
-  apiError(
-    403,
-    "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'gmail.googleapis.com' for consumer 'project_number:000000000000'.",
-    'rateLimitExceeded',
-    { domain: 'usageLimits' },
-  );
+/** Google's quota texts name the project by number; the emulator's project has none. */
+const CONSUMER = "of service 'gmail.googleapis.com' for consumer 'project_number:000000000000'.";
+
+/** The 2026 per-user limit: Gmail has been seen answering it as 403 and as 429 (gmail-api-notes §4.2). */
+export const perMinuteQuota = (code: 403 | 429 = 403): ApiError =>
+  apiError(code, `Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' ${CONSUMER}`, 'rateLimitExceeded', { domain: 'usageLimits' });
+
+export const projectPerMinuteQuota = (): ApiError =>
+  apiError(403, `Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' ${CONSUMER}`, 'rateLimitExceeded', { domain: 'usageLimits' });
 
 export const backendError = (): ApiError => apiError(500, 'Backend Error', 'backendError');
 

@@ -10,7 +10,7 @@ import { AuthRegistry } from './auth.js';
 import { FaultInjector, normalizeMethod, type FaultSpec } from './faults.js';
 import { Mailbox, type NewMessage } from './mailbox.js';
 import type { RawSource } from './message-store.js';
-import { QuotaMeter, type Counters } from './quota.js';
+import { DEFAULT_PROJECT_UNITS_PER_MINUTE, isQuotaModelName, QUOTA_MODELS, QuotaMeter, type Counters, type QuotaLimits, type QuotaModelName, type QuotaSettings } from './quota.js';
 import { EmulatorServer } from './server.js';
 import type { Scenario } from './scenario/generate.js';
 
@@ -18,8 +18,8 @@ export { generateScenario, SCENARIOS } from './scenario/generate.js';
 export type { Scenario, ScenarioOptions, ScenarioInvestor, TruthEntry, MessageKind } from './scenario/generate.js';
 export type { FaultSpec, FaultKind } from './faults.js';
 export { FAULT_KINDS, RETRYABLE_FAULT_KINDS } from './faults.js';
-export type { Counters, MethodCount } from './quota.js';
-export { METHOD_UNITS } from './quota.js';
+export type { Counters, MethodCount, QuotaModel, QuotaModelName, QuotaSettings } from './quota.js';
+export { METHOD_UNITS, QUOTA_MODELS, QUOTA_MODEL_NAMES, DEFAULT_PROJECT_UNITS_PER_MINUTE, unitsFor, isQuotaModelName } from './quota.js';
 export { GMAIL_SCOPES } from './auth.js';
 export { loadEmlFolder, type FolderMessage } from './eml-folder.js';
 
@@ -36,11 +36,28 @@ export interface EmulatorOptions {
   domain?: string;
   scenario?: Scenario;
   mailboxes?: Record<string, Array<MailboxMessage | RawSource & { labelIds?: string[]; internalDate?: number }>>;
-  /** Per-user quota units per second (moving 1 s window); default 250; 0 disables. */
+  /**
+   * How Gmail meters the project: '2026' (default; new Cloud projects since 2026-05-01: per minute,
+   * messages.get 20) or 'legacy' (older projects: per second, messages.get 5).
+   */
+  quotaModel?: QuotaModelName;
+  /** Per-user units per window of the model: default 6000 per minute (2026) or 250 per second (legacy); 0 = no per-user limit. */
+  quotaUnits?: number;
+  /** Units per minute for all users together (rolling 60 s); default 1,200,000; 0 = no project limit. */
+  projectUnitsPerMinute?: number;
+  /**
+   * Before the 2026 model: per-user units per second. Without `quotaModel` it selects the legacy
+   * model at that rate (0 = no limit); with quotaModel '2026' it counts as 60 times that per minute.
+   * `quotaUnits` wins when both are given.
+   */
   quotaUnitsPerSec?: number;
-  /** Per-user concurrent requests; default off (0). */
+  /** Per-user concurrent requests (batch parts count one each); default off (0). */
   maxConcurrentPerUser?: number;
-  /** How a per-user quota overrun is answered: 429 RESOURCE_EXHAUSTED (default) or 403 userRateLimitExceeded. */
+  /**
+   * The status a per-user quota overrun is answered with, '429' (default) or '403'. Under 2026 the
+   * text is "Quota exceeded ... 'Queries per minute per user' ..."; under legacy 429 is "Resource
+   * has been exhausted" and 403 is userRateLimitExceeded.
+   */
   quotaErrorStyle?: '429' | '403';
   /** History retention window in days (default 7). */
   historyRetentionDays?: number;
@@ -80,6 +97,10 @@ export interface Emulator {
   advanceTime(ms: number): void;
   /** The mail clock's current time (ms). */
   now(): number;
+  /** The quota model in force: '2026' or 'legacy'. */
+  readonly quotaModel: QuotaModelName;
+  /** The model, its window, the limits and the per-method units in force. */
+  readonly quota: Readonly<QuotaSettings>;
   injectFault(spec: FaultSpec): void;
   clearFaults(): void;
   counters(user?: string): Counters;
@@ -109,7 +130,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const mailboxes = new Map<string, Mailbox>();
 
   const auth = new AuthRegistry((email) => mailboxes.has(email.toLowerCase()), options.tokenLifetimeSec ?? 3599);
-  const quota = new QuotaMeter(options.quotaUnitsPerSec ?? 250, options.maxConcurrentPerUser ?? 0);
+  const quota = new QuotaMeter(quotaLimits(options));
   const faults = new FaultInjector(options.faultRate ?? 0, options.faultSeed ?? 12345);
 
   const mailboxOf = (user: string): Mailbox => {
@@ -216,6 +237,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     modifyLabels: control.modifyLabels,
     advanceTime: control.advanceTime,
     now: clock,
+    quotaModel: quota.settings.model,
+    quota: quota.settings,
     injectFault: (spec) => faults.inject({ ...spec, method: spec.method ? normalizeMethod(spec.method) : undefined }),
     clearFaults: () => faults.clear(),
     counters: (user) => quota.read(user),
@@ -226,6 +249,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       await server.close();
       if (ownKeyDir) rmSync(keyDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Reads the quota options, keeping `quotaUnitsPerSec` meaning what it meant before the 2026 model. */
+function quotaLimits(options: EmulatorOptions): QuotaLimits {
+  const perSecond = options.quotaUnitsPerSec;
+  const model: QuotaModelName = options.quotaModel ?? (perSecond !== undefined ? 'legacy' : '2026');
+  if (!isQuotaModelName(model)) throw new Error(`emulator: unknown quotaModel ${JSON.stringify(model)}; expected '2026' or 'legacy'`);
+  const fromPerSecond = perSecond === undefined ? undefined : (perSecond * QUOTA_MODELS[model].windowMs) / 1000;
+  return {
+    model,
+    userUnitsPerWindow: options.quotaUnits ?? fromPerSecond ?? QUOTA_MODELS[model].userUnitsPerWindow,
+    projectUnitsPerMinute: options.projectUnitsPerMinute ?? DEFAULT_PROJECT_UNITS_PER_MINUTE,
+    maxConcurrentPerUser: options.maxConcurrentPerUser ?? 0,
   };
 }
 

@@ -2,18 +2,20 @@
  * The HTTP side: node:http on 127.0.0.1, Gmail's paths at the root, the token and consent
  * endpoints, batch, and /emulator/* control endpoints. Each API call goes through the same
  * pipeline (also for batch parts): route → auth → user check → fault → concurrency → quota → answer.
+ * The pipeline is cut in two after concurrency (`admit`, then `serve`) because a batch admits all
+ * of its parts before any of them is served, as Gmail does.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthRegistry, GMAIL_SCOPES } from './auth.js';
 import { FaultInjector, normalizeMethod, type FaultSpec } from './faults.js';
-import { QuotaMeter, unitsFor } from './quota.js';
+import { QuotaMeter, type ChargeVerdict } from './quota.js';
 import type { Mailbox } from './mailbox.js';
 import * as E from './gmail-errors.js';
 import type { ApiError } from './gmail-errors.js';
 import { applyFields, parseFields } from './fields.js';
-import { boundaryOf, composeBatch, MAX_BATCH_PARTS, parseBatch, type PartAnswer } from './batch.js';
+import { boundaryOf, composeBatch, MAX_BATCH_PARTS, parseBatch, type BatchPart } from './batch.js';
 import {
   isApiError, isFormat, listHistory, listMessages, listThreads, renderAttachment, renderLabel, renderLabels, renderMessage,
   renderProfile, renderRawJson, renderThread, validId, type Format, type Json,
@@ -27,7 +29,7 @@ export interface ServerHooks {
   quota: QuotaMeter;
   faults: FaultInjector;
   clock: () => number;
-  /** How a per-user quota overrun is answered: Gmail has been seen to use both. */
+  /** The status a per-user quota overrun is answered with: Gmail has been seen to use both. */
   quotaErrorStyle: '429' | '403';
   /** Added service time per API call (lets the concurrency cap bite); default 0. */
   latencyMs: number;
@@ -79,8 +81,28 @@ type Handler = (mailbox: Mailbox, query: URLSearchParams, scopes: Set<string>, e
 
 interface Route {
   method: string;
+  /** The message or thread id in the path, for faults aimed at one message. */
+  targetId?: string;
   run: Handler;
 }
+
+/** A call past the concurrency cap, holding its slot until `release`. */
+interface AdmittedCall {
+  user: string;
+  route: Route;
+  mailbox: Mailbox;
+  scopes: Set<string>;
+  query: URLSearchParams;
+  /** A 'slow' fault's delay, served while the call holds its slot. */
+  faultDelayMs: number;
+  emptyPage: boolean;
+  release: () => void;
+}
+
+const isAdmitted = (admission: Answer | AdmittedCall): admission is AdmittedCall => 'route' in admission;
+
+/** The answer that destroys the socket instead of answering. */
+const connectionReset = (): Answer => ({ status: 0, headers: {}, body: '', reset: true });
 
 function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number | ApiError {
   const raw = query.get(name);
@@ -145,6 +167,7 @@ function route(sub: string, method: string, options: RouteOptions): Route | null
   if (a === 'messages' && parts.length === 2) {
     return {
       method: 'messages.get',
+      targetId: b,
       run: (mb, q, scopes) => {
         if (!validId(b as string)) return E.invalidArgument('Invalid id value');
         const format = formatParam(q, scopes, ['minimal', 'metadata', 'full', 'raw']);
@@ -159,6 +182,7 @@ function route(sub: string, method: string, options: RouteOptions): Route | null
   if (a === 'messages' && c === 'attachments' && parts.length === 4) {
     return {
       method: 'messages.attachments.get',
+      targetId: b,
       run: (mb, _q, scopes) => {
         if (metadataOnly(scopes)) return E.forbidden('Metadata scope does not allow attachments');
         if (!validId(b as string)) return E.invalidArgument('Invalid id value');
@@ -170,6 +194,7 @@ function route(sub: string, method: string, options: RouteOptions): Route | null
   if (a === 'threads' && parts.length === 2) {
     return {
       method: 'threads.get',
+      targetId: b,
       run: (mb, q, scopes) => {
         if (!validId(b as string)) return E.invalidArgument('Invalid id value');
         const format = formatParam(q, scopes, ['minimal', 'metadata', 'full']);
@@ -270,8 +295,24 @@ export class EmulatorServer {
     res.end(payload);
   }
 
-  /** One Gmail API call (a direct request or a batch part). */
+  /** One Gmail API call sent on its own; it holds its concurrency slot until its answer is written. */
   async dispatch(call: ApiCall): Promise<Answer> {
+    const admission = this.admit(call);
+    if (!isAdmitted(admission)) return admission;
+    try {
+      return { ...(await this.serve(admission)), release: admission.release };
+    } catch (error) {
+      admission.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Route → auth → user check → fault → concurrency, without waiting for anything, so that a batch
+   * can admit all its parts in order before any is served. Answers at once when the call goes no
+   * further.
+   */
+  private admit(call: ApiCall): Answer | AdmittedCall {
     const url = new URL(call.path, 'http://127.0.0.1');
     const rest = url.pathname.slice(API_PREFIX.length);
     const slash = rest.indexOf('/');
@@ -292,19 +333,13 @@ export class EmulatorServer {
     const mailbox = this.hooks.mailboxes.get(user);
     if (!mailbox) return errorAnswer(E.failedPrecondition());
     const quota = this.hooks.quota;
-    const fault = this.hooks.faults.pick(r.method, user);
-    let emptyPage = false;
-    if (fault) {
-      if (fault.kind === 'slow') await sleep(fault.delayMs ?? 2000);
-      else if (fault.kind === 'empty-page') emptyPage = true;
-      else {
-        quota.count(user, r.method, 0, true);
-        if (fault.kind === 'reset') return { status: 0, headers: {}, body: '', reset: true };
-        return errorAnswer(faultError(fault));
-      }
+    const fault = this.hooks.faults.pick(r.method, user, r.targetId);
+    if (fault && fault.kind !== 'slow' && fault.kind !== 'empty-page') {
+      quota.refuse(user, r.method, 'fault');
+      return fault.kind === 'reset' ? connectionReset() : errorAnswer(faultError(fault));
     }
     if (!quota.enter(user)) {
-      quota.count(user, r.method, 0, true);
+      quota.refuse(user, r.method, 'concurrency');
       return errorAnswer(E.tooManyConcurrent());
     }
     let released = false;
@@ -314,35 +349,47 @@ export class EmulatorServer {
         quota.leave(user);
       }
     };
-    try {
-      if (this.hooks.latencyMs > 0) await sleep(this.hooks.latencyMs);
-      const units = unitsFor(r.method);
-      if (!quota.charge(user, units)) {
-        quota.count(user, r.method, 0, true);
-        release();
-        return errorAnswer(this.hooks.quotaErrorStyle === '403' ? E.userRateLimitExceeded() : E.resourceExhausted());
-      }
-      quota.count(user, r.method, units, false);
-      const result = r.run(mailbox, url.searchParams, grant.scopes, emptyPage);
-      if (isApiError(result)) {
-        release();
-        return errorAnswer(result);
-      }
-      if (result instanceof JsonText) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: result.text, release };
-      const fields = url.searchParams.get('fields');
-      const body = fields ? applyFields(result, parseFields(fields)) : result;
-      return { ...jsonAnswer(200, body), release };
-    } catch (error) {
-      release();
-      throw error;
-    }
+    return {
+      user,
+      route: r,
+      mailbox,
+      scopes: grant.scopes,
+      query: url.searchParams,
+      faultDelayMs: fault?.kind === 'slow' ? fault.delayMs ?? 2000 : 0,
+      emptyPage: fault?.kind === 'empty-page',
+      release,
+    };
+  }
+
+  /** Quota → answer, for an admitted call; the caller releases its slot. */
+  private async serve(call: AdmittedCall): Promise<Answer> {
+    const serviceMs = call.faultDelayMs + this.hooks.latencyMs;
+    if (serviceMs > 0) await sleep(serviceMs);
+    const verdict = this.hooks.quota.charge(call.user, call.route.method);
+    if (verdict !== 'charged') return errorAnswer(this.quotaError(verdict));
+    const result = call.route.run(call.mailbox, call.query, call.scopes, call.emptyPage);
+    if (isApiError(result)) return errorAnswer(result);
+    if (result instanceof JsonText) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: result.text };
+    const fields = call.query.get('fields');
+    return jsonAnswer(200, fields ? applyFields(result, parseFields(fields)) : result);
+  }
+
+  /**
+   * Gmail's answers to a quota overrun. No Retry-After header: Gmail documents none, and a
+   * per-minute refusal only clears once the window has room.
+   */
+  private quotaError(verdict: Exclude<ChargeVerdict, 'charged'>): ApiError {
+    if (verdict === 'project-limit') return E.projectPerMinuteQuota();
+    const style = this.hooks.quotaErrorStyle;
+    if (this.hooks.quota.settings.model === '2026') return E.perMinuteQuota(style === '403' ? 403 : 429);
+    return style === '403' ? E.userRateLimitExceeded() : E.resourceExhausted();
   }
 
   private async token(body: Buffer): Promise<Answer> {
     const fault = this.hooks.faults.pick('token', null);
     if (fault) {
       if (fault.kind === 'slow') await sleep(fault.delayMs ?? 2000);
-      else if (fault.kind === 'reset') return { status: 0, headers: {}, body: '', reset: true };
+      else if (fault.kind === 'reset') return connectionReset();
       else if (fault.kind !== 'empty-page') return errorAnswer(faultError(fault));
     }
     const answer = this.hooks.auth.token(new URLSearchParams(body.toString('utf8')));
@@ -373,7 +420,7 @@ export class EmulatorServer {
   private async batch(req: IncomingMessage, body: Buffer): Promise<Answer> {
     const boundary = boundaryOf(req.headers['content-type']);
     if (!boundary) return errorAnswer(E.badRequest('Failed to parse batch request, error: missing multipart/mixed boundary. Received batch body: (0) bytes redacted'));
-    let parts;
+    let parts: BatchPart[];
     try {
       parts = parseBatch(body, boundary);
     } catch (error) {
@@ -382,19 +429,44 @@ export class EmulatorServer {
     if (parts.length === 0) return errorAnswer(E.badRequest('Failed to parse batch request, error: 0 items. Received batch body: (0) bytes redacted'));
     if (parts.length > MAX_BATCH_PARTS) return errorAnswer(E.badRequest(`Inner request count exceeds the limit. Received: ${parts.length}, Limit: ${MAX_BATCH_PARTS}`));
     const outerAuth = req.headers.authorization;
-    const answers: Array<{ contentId?: string; answer: PartAnswer }> = [];
+    const fault = this.hooks.faults.pick('batch', this.userOf(outerAuth));
+    if (fault?.kind === 'reset') return connectionReset();
+    if (fault?.kind === 'slow') await sleep(fault.delayMs ?? 2000);
+    else if (fault) return errorAnswer(faultError(fault));
+
+    const admissions = this.admitParts(parts, outerAuth);
+    if (!admissions) return connectionReset();
+    const admitted = admissions.filter(isAdmitted);
+    try {
+      // Parts run concurrently, as at Gmail: all hold their slots until the answer is composed.
+      const answers = await Promise.all(admissions.map((a) => (isAdmitted(a) ? this.serve(a) : a)));
+      const composed = composeBatch(answers.map((answer, i) => ({ contentId: parts[i]?.contentId, answer: { status: answer.status, headers: answer.headers, body: answer.body } })));
+      return { status: 200, headers: { 'Content-Type': `multipart/mixed; boundary=${composed.boundary}` }, body: composed.body };
+    } finally {
+      for (const call of admitted) call.release();
+    }
+  }
+
+  /** Admits every part, in order, before any is served; null when a part drew 'reset', which loses the whole batch. */
+  private admitParts(parts: BatchPart[], outerAuth: string | undefined): Array<Answer | AdmittedCall> | null {
+    const admissions: Array<Answer | AdmittedCall> = [];
     for (const part of parts) {
       const headers: Record<string, string | undefined> = { ...part.headers };
       if (!headers.authorization && outerAuth) headers.authorization = outerAuth;
-      let answer: Answer;
-      if (!part.path.startsWith(API_PREFIX)) answer = errorAnswer(E.notFound());
-      else answer = await this.dispatch({ method: part.method, path: part.path, headers });
-      answer.release?.();
-      if (answer.reset) return { status: 0, headers: {}, body: '', reset: true };
-      answers.push({ contentId: part.contentId, answer: { status: answer.status, headers: answer.headers, body: answer.body } });
+      const admission = part.path.startsWith(API_PREFIX) ? this.admit({ method: part.method, path: part.path, headers }) : errorAnswer(E.notFound());
+      if (!isAdmitted(admission) && admission.reset) {
+        for (const earlier of admissions) if (isAdmitted(earlier)) earlier.release();
+        return null;
+      }
+      admissions.push(admission);
     }
-    const composed = composeBatch(answers);
-    return { status: 200, headers: { 'Content-Type': `multipart/mixed; boundary=${composed.boundary}` }, body: composed.body };
+    return admissions;
+  }
+
+  /** The user a bearer token speaks for, so that a batch fault can be aimed at one user. */
+  private userOf(authorization: string | undefined): string | null {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    return (bearer && this.hooks.auth.grantFor(bearer[1] as string)?.user) ?? null;
   }
 
   private async controlRequest(method: string, path: string, query: URLSearchParams, body: Buffer): Promise<Answer> {
@@ -404,8 +476,11 @@ export class EmulatorServer {
       if (method === 'GET' && parts[0] === 'counters' && parts.length === 1) {
         const user = query.get('user');
         if (user) return jsonAnswer(200, this.hooks.quota.read(user));
-        return jsonAnswer(200, { ...this.hooks.quota.read(), users: this.hooks.quota.readAll() });
+        // The model and window say what peakWindowUnits counts over.
+        const { model, windowMs } = this.hooks.quota.settings;
+        return jsonAnswer(200, { ...this.hooks.quota.read(), quotaModel: model, windowMs, users: this.hooks.quota.readAll() });
       }
+      if (method === 'GET' && parts[0] === 'quota' && parts.length === 1) return jsonAnswer(200, this.hooks.quota.settings);
       if (method === 'POST' && parts[0] === 'counters' && parts[1] === 'reset') {
         this.hooks.quota.reset();
         return jsonAnswer(200, {});

@@ -248,14 +248,24 @@ export class GmailAccountClient {
    * meter and wait for its window (or the Retry-After); a concurrency refusal only backs off
    * briefly, because the window has room and a slot frees as soon as any request answers.
    */
-  private rateLimitWait(error: CrmMailError, waits: number): number {
+  private rateLimitWait(error: CrmMailError, waits: number, units: number): number {
     this.counters.throttled++;
     this.counters.rateLimitWaits++;
     if (isConcurrencyLimit(error)) {
       this.counters.concurrencyRefusals++;
       return backoffDelay(Math.min(waits, 4), { baseDelayMs: 250, maxDelayMs: 4000 }) + 50;
     }
-    return this.quota.refused(error.retryAfterMs);
+    return this.quota.refused(units, waits, error.retryAfterMs);
+  }
+
+  /** How long a call costing `units` would wait for quota if sent now (account and project). */
+  quotaWaitMs(units: number): number {
+    return Math.max(this.quota.timeUntilRoom(units), this.projectQuota?.timeUntilRoom(units) ?? 0);
+  }
+
+  /** How long `count` message gets would wait for quota if sent now. */
+  waitForGets(count: number): number {
+    return this.quotaWaitMs(Math.min(count * this.model.units['messages.get'], this.quota.capacity));
   }
 
   private count(method: string, calls: number): void {
@@ -335,7 +345,7 @@ export class GmailAccountClient {
           this.counters.throttled++;
           throw this.gaveUp(failure, rateWaits);
         }
-        const wait = this.rateLimitWait(failure, rateWaits);
+        const wait = this.rateLimitWait(failure, rateWaits, this.model.units[spec.method]);
         rateWaits++;
         await this.sleep(wait);
         continue;
@@ -535,7 +545,7 @@ export class GmailAccountClient {
     const now = this.clock();
     if (failure.kind === 'rate_limit') {
       if (isConcurrencyLimit(failure)) this.lowerBatchCeiling(0);
-      const wait = this.rateLimitWait(failure, group.rateWaits);
+      const wait = this.rateLimitWait(failure, group.rateWaits, group.items.length * this.model.units['messages.get']);
       if (group.rateWaits >= this.rateLimitWaitMax) {
         for (const item of group.items) results.set(item.id, this.gaveUp(failure, group.rateWaits));
         return;
@@ -548,6 +558,8 @@ export class GmailAccountClient {
       return;
     }
     if (group.items.length > 1) {
+      // Smaller batches from now on too: a batch fails whole when any one part kills it.
+      this.currentBatchSize = Math.max(1, Math.floor(this.currentBatchSize / 2));
       this.counters.batchSplits++;
       this.counters.retries += group.items.length;
       const delay = backoffDelay(group.depth, this.policy);
@@ -574,7 +586,7 @@ export class GmailAccountClient {
   ): boolean {
     const now = this.clock();
     let renewed = false;
-    let quotaRefusal: CrmMailError | undefined;
+    let quotaRefusal: { error: CrmMailError; waits: number } | undefined;
     let concurrencyRefused = 0;
     const rateLimited: BatchItem[] = [];
     let troubled = false;
@@ -611,7 +623,7 @@ export class GmailAccountClient {
           concurrencyRefused++;
           this.counters.concurrencyRefusals++;
         } else {
-          quotaRefusal ??= error;
+          quotaRefusal ??= { error, waits: item.rateWaits };
         }
         rateLimited.push({ ...item, rateWaits: item.rateWaits + 1 });
         continue;
@@ -626,7 +638,7 @@ export class GmailAccountClient {
     }
     if (concurrencyRefused > 0) this.lowerBatchCeiling(group.items.length - concurrencyRefused);
     // One refusal slows the meter once, however many parts of the batch it hit.
-    const quotaWait = quotaRefusal ? this.quota.refused(quotaRefusal.retryAfterMs) : 0;
+    const quotaWait = quotaRefusal ? this.quota.refused(this.model.units['messages.get'], quotaRefusal.waits, quotaRefusal.error.retryAfterMs) : 0;
     const concurrencyWait = concurrencyRefused > 0 ? 50 : 0;
     for (const item of rateLimited) queue.retry(item, now + Math.max(quotaWait, concurrencyWait));
     if (rateLimited.length === 0 && !troubled) this.growBatch();

@@ -58,6 +58,7 @@ export class QuotaLimiter {
   private spends: Spend[] = [];
   private readonly queue: Waiter[] = [];
   private notBefore = 0;
+  private lastRefusal = Number.NEGATIVE_INFINITY;
   private timer?: NodeJS.Timeout;
   private timerAt = Number.POSITIVE_INFINITY;
   /** Total units granted, for tests and stats. */
@@ -100,20 +101,27 @@ export class QuotaLimiter {
 
   /**
    * Gmail refused a call for quota although this meter let it through (another client of the same
-   * mailbox, or Gmail counting differently): spend less from now on, and wait until the window has
-   * room by Gmail's count. Without a Retry-After, the oldest spend we know of leaving the window is
-   * the earliest moment Gmail can have room; with none known, a whole window. Returns the wait.
+   * mailbox, or Gmail counting differently): spend less from now on, and wait. With a Retry-After
+   * that is the wait; without one, Gmail's window frees within one window length, so the wait
+   * backs off exponentially from one second up to the window (the `refusals` this call has had),
+   * and is never shorter than this meter needs to have room again at its lowered budget.
+   * The budget comes back, a tenth at a time, after each window without a refusal. Returns the wait.
    */
-  refused(retryAfterMs?: number): number {
+  refused(units: number, refusals: number, retryAfterMs?: number, random: () => number = Math.random): number {
     this.capacity = Math.max(this.floor, Math.floor(this.capacity * 0.9));
-    const now = this.now();
-    let wait = retryAfterMs;
-    if (wait === undefined) {
-      const ends = this.spends.filter((spend) => spend.end !== undefined).map((spend) => spend.end! + this.windowMs + this.guardMs - now);
-      wait = ends.length > 0 ? Math.max(this.guardMs, Math.min(...ends)) : this.windowMs;
-    }
+    this.lastRefusal = this.now();
+    const ceiling = Math.min(this.windowMs, 1000 * 2 ** Math.max(0, refusals));
+    const backoff = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+    const wait = retryAfterMs ?? Math.max(backoff, this.timeUntilRoom(units));
     this.pause(wait);
     return wait;
+  }
+
+  /** A whole window without refusals gives back a tenth of the budget. */
+  private recover(now: number): void {
+    if (this.capacity >= this.budget || now - this.lastRefusal < this.windowMs) return;
+    this.capacity = Math.min(this.budget, this.capacity + this.budget * 0.1);
+    this.lastRefusal = now;
   }
 
   /** Milliseconds until `units` more could be granted, by this meter's count (0 when now). */
@@ -150,6 +158,7 @@ export class QuotaLimiter {
   private pump(): void {
     const now = this.now();
     this.expire(now);
+    this.recover(now);
     let used = this.spends.reduce((sum, spend) => sum + spend.units, 0);
     while (this.queue.length > 0) {
       if (now < this.notBefore) return this.wakeAt(this.notBefore);

@@ -49,7 +49,12 @@ export interface ListingOutcome {
 export async function walkListing(context: PageContext, checkpoint: ListingCheckpoint, options: ListingOptions): Promise<ListingOutcome> {
   let state: ListingCheckpoint = { ...checkpoint, pageDone: checkpoint.pageDone ?? [], handled: checkpoint.handled ?? 0, estimates: [...(checkpoint.estimates ?? [])] };
   const now = options.now ?? Date.now;
-  const outOfTime = (): boolean => options.deadline !== undefined && now() >= options.deadline;
+  // A chunk that could not even get its quota before the deadline is not started.
+  const outOfTime = (gets = 0): boolean => {
+    if (options.deadline === undefined) return false;
+    const at = now();
+    return at >= options.deadline || at + (gets > 0 ? (context.client.waitForGets?.(gets) ?? 0) : 0) > options.deadline;
+  };
   let listed = 0;
   let restartedQuery = -1;
   let storing = false;
@@ -79,8 +84,8 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
           : { ...state, queryIndex: queryIndex + 1, pageToken: null, pagesDone: state.pagesDone + 1, pageDone: [] };
         if (todo.length === 0) await commit([], afterPage);
         for (let start = 0; start < todo.length; start += LISTING_CHUNK) {
-          if (start > 0 && outOfTime()) return { checkpoint: state, complete: false };
           const chunk = todo.slice(start, start + LISTING_CHUNK);
+          if (outOfTime(chunk.length)) return { checkpoint: state, complete: false };
           const handled = (state.handled ?? 0) + chunk.length;
           const last = start + LISTING_CHUNK >= todo.length;
           await commit(chunk, last ? { ...afterPage, handled } : { ...state, handled, pageDone: [...(state.pageDone ?? []), ...chunk] });

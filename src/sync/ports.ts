@@ -38,6 +38,8 @@ export interface MailboxClient {
   stats(): ApiStats;
   /** What one message get costs and the account's budget, for time-left estimates. */
   quotaRate?(): { unitsPerGet: number; unitsPerMinute: number };
+  /** How long `count` message gets would wait for quota if sent now (time budgets). */
+  waitForGets?(count: number): number;
 }
 
 export interface InvestorMatch {

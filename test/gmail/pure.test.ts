@@ -120,6 +120,41 @@ describe('QuotaLimiter', () => {
   });
 });
 
+describe('QuotaLimiter under the 2026 model (a 60 s window)', () => {
+  it('spends a minute\'s budget at once, then says how long until the oldest answered spend leaves the window', async () => {
+    let now = 0;
+    const quota = new QuotaLimiter({ unitsPerWindow: 5400, windowMs: 60_000, guardMs: 0, now: () => now });
+    const releases: Array<() => void> = [];
+    for (let i = 0; i < 270; i++) releases.push(await quota.acquire(20));
+    expect(quota.inWindow()).toBe(5400);
+    expect(quota.timeUntilRoom(20)).toBe(60_000);
+    now = 1000;
+    releases.slice(0, 10).forEach((release) => release());
+    now = 30_000;
+    // The first ten answered at 1 s: they leave the window at 61 s.
+    expect(quota.timeUntilRoom(20)).toBe(31_000);
+    expect(quota.timeUntilRoom(200)).toBe(31_000);
+    expect(quota.timeUntilRoom(220)).toBe(60_000);
+  });
+
+  it('a refusal lowers the budget (not below half), waits at least until there is room, and the budget comes back after quiet windows', () => {
+    let now = 0;
+    const quota = new QuotaLimiter({ unitsPerWindow: 1000, windowMs: 60_000, guardMs: 0, now: () => now });
+    const half = () => 0.5;
+    expect(quota.refused(20, 0, undefined, half)).toBe(750); // 1 s backoff ceiling, half to all of it
+    expect(quota.capacity).toBe(900);
+    expect(quota.refused(20, 3, undefined, half)).toBe(6000);
+    expect(quota.refused(20, 10, undefined, half)).toBe(45_000); // capped at the window
+    expect(quota.refused(20, 0, 2500, half)).toBe(2500); // Retry-After wins
+    for (let i = 0; i < 20; i++) quota.refused(20, 0, 1, half);
+    expect(quota.capacity).toBe(500);
+    now = 61_000;
+    expect(quota.timeUntilRoom(20)).toBe(0); // pumps, and a quiet window gives a tenth back
+    void quota.acquire(1);
+    expect(quota.capacity).toBe(600);
+  });
+});
+
 describe('Semaphore', () => {
   it('caps holders and hands slots over in order', async () => {
     const gate = new Semaphore(2);

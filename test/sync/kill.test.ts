@@ -72,15 +72,15 @@ function syncAndKill(shouldKill: () => boolean): Promise<{ killed: boolean; code
 }
 
 beforeAll(async () => {
-  // A little latency per call stretches the backfill over a few seconds, so ten kills land inside it.
-  firm = await startFirm(dir, { scenario: { ...SCENARIOS.small, seed: 31 }, emulator: { latencyMs: 10 } });
+  // Latency per call stretches the backfill (one get per stored message) over several seconds, so ten kills land inside it.
+  firm = await startFirm(dir, { scenario: { ...SCENARIOS.small, seed: 31 }, emulator: { latencyMs: 100 } });
   proxy = await new FetchLog(firm.emu.rootUrl).start();
   env = {
     ...firm.env,
     CRM_GMAIL_API_ROOT: proxy.url,
     CRM_GMAIL_TOKEN_URL: `${proxy.url}token`,
     // Small pages: many commits, so the kills land between and inside them.
-    CRM_GMAIL_BACKFILL_PAGE_SIZE: '5',
+    CRM_GMAIL_BACKFILL_PAGE_SIZE: '3',
   };
   expect((await runCli(['enroll-all'], { env })).code).toBe(0);
 });

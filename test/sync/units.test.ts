@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cursorAfterPage, foldHistory } from '../../src/sync/history.js';
-import { parseCheckpoint, serializeCheckpoint, windowedQuery, type ListingCheckpoint } from '../../src/sync/checkpoint.js';
+import { listingTotalEstimate, parseCheckpoint, serializeCheckpoint, windowedQuery, type ListingCheckpoint } from '../../src/sync/checkpoint.js';
 import { judgeHealth } from '../../src/sync/status.js';
 import { mapBounded } from '../../src/sync/runSync.js';
 import type { Account } from '../../src/db/accounts.js';
@@ -41,6 +41,9 @@ describe('listing checkpoint', () => {
     queryIndex: 1,
     pageToken: 'tok',
     pagesDone: 4,
+    pageDone: ['a1', 'a2'],
+    handled: 402,
+    estimates: [380, 60],
     sinceMs: 1_700_000_000_500,
     reason: 'history_expired',
   };
@@ -49,6 +52,17 @@ describe('listing checkpoint', () => {
     expect(parseCheckpoint('{"version":2}')).toBeUndefined();
     expect(parseCheckpoint('not json')).toBeUndefined();
     expect(parseCheckpoint(null)).toBeUndefined();
+  });
+  it('a checkpoint from before chunked pages reads as nothing settled in its page', () => {
+    const { pageDone: _p, handled: _h, estimates: _e, ...old } = checkpoint;
+    expect(parseCheckpoint(JSON.stringify(old))).toMatchObject({ pageToken: 'tok', pageDone: [], handled: 0, estimates: [] });
+  });
+  it('estimates the listing total from the searches begun, the rest taken as their average', () => {
+    expect(listingTotalEstimate(checkpoint)).toBe(440);
+    expect(listingTotalEstimate({ ...checkpoint, queries: ['a', 'b', 'c', 'd'] })).toBe(880);
+    expect(listingTotalEstimate({ ...checkpoint, estimates: [] })).toBeUndefined();
+    // Never below what was already settled (Gmail's estimates can be low).
+    expect(listingTotalEstimate({ ...checkpoint, handled: 1000 })).toBe(1000);
   });
   it('bounds a search by epoch seconds', () => {
     expect(windowedQuery('{from:a.com}', 1_700_000_000_500)).toBe('({from:a.com}) after:1700000000');
