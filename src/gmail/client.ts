@@ -656,6 +656,9 @@ export class GmailAccountClient {
   }
 
   private growBatch(): void {
+    // A clean batch at the ceiling probes one part higher: the ceiling follows Gmail's real limit
+    // instead of staying wherever a chance refusal once put it.
+    if (this.currentBatchSize >= this.batchCeiling) this.batchCeiling = Math.min(this.maxBatchSize, this.batchCeiling + 1);
     // Additive increase after a clean batch, up to what the user's concurrency allowed.
     this.currentBatchSize = Math.min(this.batchCeiling, this.currentBatchSize + Math.max(1, Math.ceil(this.maxBatchSize / 5)));
   }
