@@ -52,7 +52,7 @@ export async function measureEmulator(options: { scenario?: string; gets?: numbe
   const scenario = options.scenario ?? 'large';
   const concurrency = options.concurrency ?? 16;
   const started = performance.now();
-  const child = spawn(BIN, ['--json', '--quiet', 'emulator', '--scenario', scenario, '--quota', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(BIN, ['--json', '--quiet', 'emulator', '--scenario', scenario, '--quota', '0', '--project-quota', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout }).once('line', resolve);

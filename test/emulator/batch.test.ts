@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { eml, tokenFor } from './helpers.js';
 import { schemaErrors } from './schema.js';
+import { buildBatch, parseAnswer, sendBatch } from './batch-helpers.js';
 
 const USER = 'ann@northwind.vc';
 let emu: Emulator;
@@ -11,7 +12,7 @@ const raws = new Map<string, Buffer>();
 
 beforeAll(async () => {
   const messages = Array.from({ length: 60 }, (_, i) => ({ raw: eml({ From: `lp${i}@fund.com`, To: USER, Subject: `Batch ${i}`, 'Message-ID': `<b${i}@fund.com>` }, `Body ${i}\r\n`), internalDate: Date.UTC(2026, 0, 1, 0, i) }));
-  emu = await startEmulator({ mailboxes: { [USER]: messages }, quotaUnitsPerSec: 0 });
+  emu = await startEmulator({ mailboxes: { [USER]: messages }, quotaUnits: 0 });
   token = await tokenFor(emu, USER);
   ids = emu.messageIds(USER);
   // messageIds are newest first; messages were added oldest first.
@@ -19,61 +20,8 @@ beforeAll(async () => {
 });
 afterAll(async () => emu?.stop());
 
-interface Part {
-  contentId?: string;
-  status: number;
-  reason: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Parses a multipart/mixed batch answer the way a strict client would. */
-function parseAnswer(contentType: string, text: string): Part[] {
-  expect(contentType).toMatch(/^multipart\/mixed; boundary=[^"\s;]+$/);
-  const boundary = contentType.split('boundary=')[1]!;
-  expect(text.startsWith(`--${boundary}\r\n`)).toBe(true);
-  expect(text.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
-  return text
-    .split(`--${boundary}`)
-    .slice(1, -1)
-    .map((chunk) => {
-      const [outer, status, rest] = splitThree(chunk.replace(/^\r\n/, ''));
-      const contentId = /Content-ID: <response-([^>]+)>/.exec(outer!)?.[1];
-      expect(outer).toContain('Content-Type: application/http');
-      const m = /^HTTP\/1\.1 (\d{3}) (.+)$/.exec(status!.split('\r\n')[0]!);
-      expect(m).not.toBeNull();
-      const headers: Record<string, string> = {};
-      for (const line of status!.split('\r\n').slice(1)) {
-        const i = line.indexOf(':');
-        headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-      }
-      return { contentId, status: Number(m![1]), reason: m![2]!, headers, body: rest!.replace(/\r\n$/, '') };
-    });
-}
-
-function splitThree(chunk: string): [string, string, string] {
-  const a = chunk.indexOf('\r\n\r\n');
-  const b = chunk.indexOf('\r\n\r\n', a + 4);
-  return [chunk.slice(0, a), chunk.slice(a + 4, b), chunk.slice(b + 4)];
-}
-
-function buildBatch(paths: string[], options: { boundary?: string; quoted?: boolean; eol?: string; innerAuth?: boolean; preamble?: boolean } = {}): { body: string; contentType: string } {
-  const boundary = options.boundary ?? 'batch_abc123';
-  const eol = options.eol ?? '\r\n';
-  const lines: string[] = [];
-  if (options.preamble) lines.push('This is a preamble.', '');
-  paths.forEach((path, i) => {
-    lines.push(`--${boundary}`, 'Content-Type: application/http', `Content-ID: ${i + 1}`, '', `GET ${path} HTTP/1.1`);
-    if (options.innerAuth) lines.push(`Authorization: Bearer ${token}`);
-    lines.push('Accept: application/json', '0: accept-encoding,gzip', '');
-  });
-  lines.push(`--${boundary}--`, '');
-  return { body: lines.join(eol), contentType: `multipart/mixed; boundary=${options.quoted ? `"${boundary}"` : boundary}` };
-}
-
-async function send(path: string, batch: { body: string; contentType: string }, auth = true) {
-  const response = await fetch(new URL(path, emu.rootUrl), { method: 'POST', headers: { 'Content-Type': batch.contentType, ...(auth ? { Authorization: `Bearer ${token}` } : {}) }, body: batch.body });
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() };
+function send(path: string, batch: { body: string; contentType: string }, auth = true) {
+  return sendBatch(emu.rootUrl, path, batch, auth ? token : null);
 }
 
 describe('batch', () => {
@@ -91,12 +39,13 @@ describe('batch', () => {
       expect(message.id).toBe(chosen[i]);
       expect(Buffer.from(message.raw, 'base64url').equals(raws.get(chosen[i]!)!)).toBe(true);
     });
-    expect(emu.counters(USER).byMethod['messages.get']).toMatchObject({ calls: 50, units: 250 });
+    // 2026 model (the default): 20 units a get, each part charged on its own.
+    expect(emu.counters(USER).byMethod['messages.get']).toMatchObject({ calls: 50, units: 1000 });
   });
 
   it('also at /batch, with LF lines, a quoted boundary, a preamble and per-part auth; errors are ordinary parts', async () => {
     const paths = [`/gmail/v1/users/me/messages/${ids[0]}?format=minimal`, '/gmail/v1/users/me/messages/ffffffffffffffff', `/gmail/v1/users/me/messages/${ids[1]}?format=metadata&metadataHeaders=Subject`, '/gmail/v1/users/me/profile'];
-    const answer = await send('batch', buildBatch(paths, { eol: '\n', quoted: true, preamble: true, innerAuth: true }), false);
+    const answer = await send('batch', buildBatch(paths, { eol: '\n', quoted: true, preamble: true, innerToken: token }), false);
     const parts = parseAnswer(answer.contentType, answer.text);
     expect(parts.map((p) => [p.status, p.reason])).toEqual([[200, 'OK'], [404, 'Not Found'], [200, 'OK'], [200, 'OK']]);
     expect(JSON.parse(parts[1]!.body).error.errors[0].reason).toBe('notFound');

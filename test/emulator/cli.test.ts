@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BIN, PROJECT_ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { eml, gmailFor } from './helpers.js';
+import { eml, failure, gmailFor } from './helpers.js';
 import type { Emulator } from '../../src/emulator/index.js';
 
 /** Starts `crm-mail --json emulator ...`, resolves with its ready line and a stop function. */
@@ -28,13 +28,33 @@ async function startCli(args: string[]) {
   return { ready: JSON.parse(first), stop };
 }
 
+/** Starts `crm-mail emulator ...` without --json; resolves with the banner once it says how to stop. */
+async function startCliText(args: string[]) {
+  const child = spawn(BIN, ['emulator', ...args], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const banner: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      banner.push(line);
+      if (line.startsWith('Press Ctrl+C')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`emulator exited early (${code})`)));
+  });
+  const stop = () => new Promise<number | null>((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+  return { banner, stop };
+}
+
 /** Enough of Emulator for the test client helper. */
 const asEmu = (ready: { rootUrl: string; serviceAccountKeyFile: string }) => ready as unknown as Emulator;
 
 describe('crm-mail emulator', () => {
   it('--scenario small --json prints exactly one ready line, serves the real client, stops on SIGTERM', async () => {
     const { ready, stop } = await startCli(['--scenario', 'small', '--port', '0']);
-    expect(Object.keys(ready)).toEqual(['rootUrl', 'tokenUrl', 'domain', 'users', 'serviceAccountKeyFile']);
+    expect(Object.keys(ready)).toEqual(['rootUrl', 'tokenUrl', 'domain', 'users', 'serviceAccountKeyFile', 'quotaModel']);
+    expect(ready.quotaModel).toBe('2026');
     expect(ready.rootUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(ready.tokenUrl).toBe(`${ready.rootUrl}token`);
     expect(ready.domain).toBe('northwind.vc');
@@ -70,7 +90,30 @@ describe('crm-mail emulator', () => {
     expect((await stop('SIGINT')).code).toBe(0);
   });
 
+  it('--quota-model, --quota and --project-quota set the metering; the banner says the model', async () => {
+    const { ready, stop } = await startCli(['--scenario', 'small', '--quota-model', 'legacy', '--quota', '10', '--project-quota', '0', '--concurrency', '2']);
+    expect(ready.quotaModel).toBe('legacy');
+    expect(await (await fetch(`${ready.rootUrl}emulator/quota`)).json()).toMatchObject({ model: 'legacy', windowMs: 1000, userUnitsPerWindow: 10, projectUnitsPerMinute: 0, maxConcurrentPerUser: 2 });
+    const client = gmailFor(asEmu(ready), ready.users[0], { retry: false });
+    const id = (await client.users.messages.list({ userId: 'me', maxResults: 1 })).data.messages![0]!.id!;
+    await client.users.messages.get({ userId: 'me', id, format: 'minimal' }); // 5 + 5 for the list: 10
+    expect((await failure(client.users.messages.get({ userId: 'me', id, format: 'minimal' }))).status).toBe(429);
+    expect((await stop('SIGTERM')).code).toBe(0);
+
+    const text = await startCliText(['--scenario', 'small']);
+    expect(text.banner).toContain('  quota:        2026 model, 6000 units/min per user, messages.get 20 units; project 1200000 units/min');
+    expect(await text.stop()).toBe(0);
+    const legacy = await startCliText(['--scenario', 'small', '--quota-model', 'legacy', '--quota', '0']);
+    expect(legacy.banner).toContain('  quota:        legacy model, no per-user limit, messages.get 5 units; project 1200000 units/min');
+    expect(await legacy.stop()).toBe(0);
+  });
+
   it('refuses bad arguments with exit code 2 and a clear message', async () => {
+    const model = await runCli(['emulator', '--scenario', 'small', '--quota-model', '2027']);
+    expect(model.code).toBe(2);
+    expect(model.stderr).toContain('expected 2026 or legacy');
+    const quota = await runCli(['emulator', '--scenario', 'small', '--quota', '-1']);
+    expect(quota.code).toBe(2);
     const both = await runCli(['emulator', '--scenario', 'small', '--mailbox', 'a@b.c=/tmp']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('either --mailbox or --scenario');

@@ -13,8 +13,9 @@ afterEach(async () => {
 });
 
 describe('quota', () => {
-  it('charges per-method units and refuses past the per-user rate with Gmail 429 body', async () => {
+  it('legacy (quotaUnitsPerSec, as callers from before the 2026 model pass it): per-method units, 429 past the per-second rate', async () => {
     emu = await startEmulator({ mailboxes: { [USER]: mailbox(), [OTHER]: mailbox() }, quotaUnitsPerSec: 20 });
+    expect(emu.quota).toMatchObject({ model: 'legacy', windowMs: 1000, userUnitsPerWindow: 20 });
     const client = gmailFor(emu, USER, { retry: false });
     const id = emu.messageIds(USER)[0]!;
     await client.users.getProfile({ userId: 'me' }); // 1 unit
@@ -30,7 +31,7 @@ describe('quota', () => {
     const c = emu.counters(USER);
     expect(c.units).toBe(18);
     expect(c.byMethod).toEqual({ getProfile: { calls: 1, units: 1 }, 'history.list': { calls: 1, units: 2 }, 'messages.get': { calls: 3, units: 10 }, 'messages.list': { calls: 1, units: 5 } });
-    expect(c.refused).toBe(1);
+    expect(c).toMatchObject({ refused: 1, refusedQuota: 1, refusedConcurrency: 0, peakWindowUnits: 18 });
     const viaHttp = (await (await fetch(`${emu.rootUrl}emulator/counters`)).json()) as any;
     expect(viaHttp.users[USER].units).toBe(18);
     expect(viaHttp.units).toBe(23);
@@ -62,6 +63,7 @@ describe('quota', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
     expect(refused).toHaveLength(4);
     for (const r of refused) expect(r.reason.message).toBe('Too many concurrent requests for user');
+    expect(emu.counters(USER)).toMatchObject({ refused: 4, refusedConcurrency: 4, refusedQuota: 0 });
   });
 });
 

@@ -7,14 +7,24 @@ const EXAMPLES = `
 Examples:
   $ crm-mail emulator --scenario small
   $ crm-mail emulator --scenario large --seed 3 --quota 0 --port 8025
+  $ crm-mail emulator --scenario small --quota-model legacy            # an older project: 250 units/s
+  $ crm-mail emulator --scenario small --quota 600 --concurrency 5    # a tight minute, Gmail-like batches
   $ crm-mail emulator --mailbox ann@northwind.vc=./mail/ann --mailbox bob@northwind.vc=./mail/bob
   $ crm-mail --json emulator --scenario medium --faults 0.1 --history-retention 1
 
 Serves a local Gmail API on 127.0.0.1 for tests, the demo and staging rehearsals. Point crm-mail at
 it with CRM_GMAIL_API_ROOT=<root URL>, CRM_GMAIL_TOKEN_URL=<token URL> and
-CRM_GMAIL_SA_KEY_PATH=<key file>. With --json it prints one line
-{"rootUrl","tokenUrl","domain","users","serviceAccountKeyFile"} once it is ready.
-Runs until Ctrl+C (SIGINT) or SIGTERM; the key file it created is removed on exit.`;
+CRM_GMAIL_SA_KEY_PATH=<key file>.
+
+Quota is metered like Gmail's. The 2026 model (the default; Cloud projects new since 2026-05-01)
+allows 6000 units per user per rolling minute, messages.get costs 20, threads.get 40; the legacy
+model (older projects) allows 250 units per user per second, messages.get 5. Both share a
+project limit of 1,200,000 units per minute. With --concurrency, the parts of a batch count
+against the cap at once, as at Gmail.
+
+With --json it prints one line {"rootUrl","tokenUrl","domain","users","serviceAccountKeyFile",
+"quotaModel"} once it is ready. Runs until Ctrl+C (SIGINT) or SIGTERM; the key file it created is
+removed on exit.`;
 
 interface EmulatorCliOptions {
   port: string;
@@ -22,7 +32,9 @@ interface EmulatorCliOptions {
   scenario?: string;
   seed?: string;
   domain?: string;
-  quota: string;
+  quotaModel: string;
+  quota?: string;
+  projectQuota: string;
   faults: string;
   historyRetention: string;
   concurrency: string;
@@ -38,6 +50,14 @@ function number(name: string, value: string, min: number, max: number, integer =
   return n;
 }
 
+/** E.g. "2026 model, 6000 units/min per user, messages.get 20 units; project 1200000 units/min". */
+function describeQuota(quota: { model: string; windowMs: number; userUnitsPerWindow: number; projectUnitsPerMinute: number; units: Readonly<Record<string, number>> }): string {
+  const per = quota.windowMs === 60_000 ? 'min' : quota.windowMs === 1000 ? 's' : `${quota.windowMs} ms`;
+  const user = quota.userUnitsPerWindow === 0 ? 'no per-user limit' : `${quota.userUnitsPerWindow} units/${per} per user`;
+  const project = quota.projectUnitsPerMinute === 0 ? 'no project limit' : `project ${quota.projectUnitsPerMinute} units/min`;
+  return `${quota.model} model, ${user}, messages.get ${quota.units['messages.get']} units; ${project}`;
+}
+
 export function registerEmulator(program: Command, ctx: CliContext): void {
   program
     .command('emulator')
@@ -47,7 +67,9 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
     .option('--scenario <name>', 'generated firm: small, medium or large')
     .option('--seed <n>', 'scenario seed (default: the preset\'s)')
     .option('--domain <domain>', 'workspace domain (default northwind.vc)')
-    .option('--quota <units>', 'per-user quota units per second (0: no limit)', '250')
+    .option('--quota-model <model>', 'how Gmail meters the project: 2026 (per minute) or legacy (per second)', '2026')
+    .option('--quota <units>', 'per-user units per window of the model (default 6000 per minute, legacy 250 per second; 0: no limit)')
+    .option('--project-quota <units>', 'units per minute for all users together (0: no limit)', '1200000')
     .option('--faults <rate>', 'fraction of calls that get a random retryable fault (0..1)', '0')
     .option('--history-retention <days>', 'days of history kept; older start ids answer 404', '7')
     .option('--concurrency <n>', 'per-user concurrent request cap (0: none)', '0')
@@ -56,7 +78,10 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
     .addHelpText('after', EXAMPLES)
     .action(async (options: EmulatorCliOptions) => {
       const port = number('--port', options.port, 0, 65535);
-      const quota = number('--quota', options.quota, 0, 1_000_000);
+      if (options.quotaModel !== '2026' && options.quotaModel !== 'legacy') throw new UsageError(`--quota-model ${JSON.stringify(options.quotaModel)} is not valid: expected 2026 or legacy.`);
+      const quotaModel = options.quotaModel;
+      const quotaUnits = options.quota === undefined ? undefined : number('--quota', options.quota, 0, 1_000_000_000);
+      const projectUnitsPerMinute = number('--project-quota', options.projectQuota, 0, 1_000_000_000);
       const faultRate = number('--faults', options.faults, 0, 1, false);
       const retention = number('--history-retention', options.historyRetention, 0, 3650, false);
       const concurrency = number('--concurrency', options.concurrency, 0, 10_000);
@@ -96,7 +121,9 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
           domain,
           scenario,
           mailboxes,
-          quotaUnitsPerSec: quota,
+          quotaModel,
+          quotaUnits,
+          projectUnitsPerMinute,
           faultRate,
           historyRetentionDays: retention,
           maxConcurrentPerUser: concurrency,
@@ -110,7 +137,7 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
       if (options.writeScenario && scenario) {
         writeFileSync(options.writeScenario, JSON.stringify({ domain: scenario.domain, partners: scenario.partners, investors: scenario.investors, truth: scenario.truth }) + '\n');
       }
-      const ready = { rootUrl: emu.rootUrl, tokenUrl: emu.tokenUrl, domain: emu.domain, users: emu.users, serviceAccountKeyFile: emu.serviceAccountKeyFile };
+      const ready = { rootUrl: emu.rootUrl, tokenUrl: emu.tokenUrl, domain: emu.domain, users: emu.users, serviceAccountKeyFile: emu.serviceAccountKeyFile, quotaModel: emu.quotaModel };
       if (ctx.out.json) process.stdout.write(JSON.stringify(ready) + '\n');
       else {
         ctx.out.line(`Gmail emulator listening`);
@@ -119,7 +146,8 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
         ctx.out.line(`  domain:       ${ready.domain}`);
         ctx.out.line(`  users:        ${ready.users.join(', ')}`);
         ctx.out.line(`  SA key file:  ${ready.serviceAccountKeyFile}`);
-        ctx.out.line(`  quota:        ${quota === 0 ? 'off' : `${quota} units/s per user`}; faults: ${faultRate}; history kept ${retention} days`);
+        ctx.out.line(`  quota:        ${describeQuota(emu.quota)}`);
+        ctx.out.line(`  concurrency:  ${concurrency === 0 ? 'no cap' : `${concurrency} per user (batch parts count one each)`}; faults: ${faultRate}; history kept ${retention} days`);
         ctx.out.line('Press Ctrl+C to stop.');
       }
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
