@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, parseEnvFile } from '../../src/config.js';
+import { accountQuotaBudget, loadConfig, parseEnvFile } from '../../src/config.js';
+import { QUOTA_MODELS } from '../../src/gmail/quotaModel.js';
+import { checkQuotaModel } from '../../src/doctor/settingsChecks.js';
 import { ConfigError } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -19,7 +21,11 @@ describe('configuration', () => {
       backfillPageSize: 500,
       maxAttachmentMb: 50,
       attachConcurrency: 4,
+      quotaModel: '2026',
+      rateUnitsPerMin: 5400,
       rateUnitsPerSec: 150,
+      projectUnitsPerMin: 1_080_000,
+      syncMaxMin: 13,
       retryMax: 5,
       historyStaleDays: 5,
       dbPath: './data/crm.db',
@@ -28,6 +34,29 @@ describe('configuration', () => {
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(loadConfig({ CRM_GMAIL_SECRET_KEY: SECRET }).secretKey?.length).toBe(32);
+    // The time budget follows the cron interval unless set.
+    expect(loadConfig({ CRM_GMAIL_SYNC_INTERVAL_MIN: '30' }).syncMaxMin).toBe(28);
+    expect(loadConfig({ CRM_GMAIL_SYNC_INTERVAL_MIN: '2' }).syncMaxMin).toBe(1);
+    expect(loadConfig({ CRM_GMAIL_SYNC_MAX_MIN: '45' }).syncMaxMin).toBe(45);
+  });
+
+  it('keeps its quota defaults in step with the quota models', () => {
+    const config = loadConfig({});
+    expect(config.rateUnitsPerMin).toBe(QUOTA_MODELS['2026'].defaultBudget);
+    expect(config.rateUnitsPerSec).toBe(QUOTA_MODELS.legacy.defaultBudget);
+    expect(accountQuotaBudget(config)).toBe(5400);
+    expect(accountQuotaBudget(loadConfig({ CRM_GMAIL_QUOTA_MODEL: 'Legacy' }))).toBe(150);
+    expect(QUOTA_MODELS['2026'].units['messages.get']).toBe(20);
+    expect(QUOTA_MODELS.legacy.units['messages.get']).toBe(5);
+  });
+
+  it('doctor warns when the budget is above what Gmail allows for the model in force', () => {
+    expect(checkQuotaModel(loadConfig({})).level).toBe('OK');
+    const over = checkQuotaModel(loadConfig({ CRM_GMAIL_RATE_UNITS_MIN: '7000' }));
+    expect(over.level).toBe('WARN');
+    expect(over.message).toMatch(/above Gmail's per-user limit/);
+    expect(over.fix).toMatch(/lower CRM_GMAIL_RATE_UNITS_MIN below 6000/);
+    expect(checkQuotaModel(loadConfig({ CRM_GMAIL_QUOTA_MODEL: 'legacy', CRM_GMAIL_RATE_UNITS_SEC: '300' })).fix).toMatch(/CRM_GMAIL_RATE_UNITS_SEC below 250/);
   });
 
   const bad: Array<[string, string, RegExp]> = [
@@ -38,6 +67,10 @@ describe('configuration', () => {
     ['CRM_GMAIL_MAX_ATTACHMENT_MB', 'big', /whole number/],
     ['CRM_GMAIL_ATTACH_CONCURRENCY', '-1', /whole number/],
     ['CRM_GMAIL_RATE_UNITS_SEC', '1.5', /whole number/],
+    ['CRM_GMAIL_QUOTA_MODEL', '2025', /one of 2026, legacy/],
+    ['CRM_GMAIL_RATE_UNITS_MIN', '0', /whole number from 1 to/],
+    ['CRM_GMAIL_PROJECT_UNITS_MIN', 'lots', /whole number/],
+    ['CRM_GMAIL_SYNC_MAX_MIN', '0', /whole number from 1 to 1440/],
     ['CRM_GMAIL_RETRY_MAX', '99', /from 0 to 20/],
     ['CRM_GMAIL_HISTORY_STALE_DAYS', 'x', /whole number/],
     ['CRM_GMAIL_WORKSPACE_DOMAIN', 'not a domain', /domain name/],
@@ -97,8 +130,15 @@ describe('configuration', () => {
     expect(result.stdout).not.toContain(CLIENT_SECRET);
     expect(result.stdout).not.toContain(SECRET);
 
+    expect(byName.CRM_GMAIL_QUOTA_MODEL).toMatchObject({ value: '2026', source: 'default' });
+    expect(byName.CRM_GMAIL_SYNC_MAX_MIN).toMatchObject({ value: '13', source: 'default' });
+
     const human = await runCli(['--env-file', envFile, 'config']);
     expect(human.stdout).toContain('CRM_GMAIL_RATE_UNITS_SEC');
+    expect(human.stdout).toContain('quota: 2026 model: Gmail allows 6,000 units per minute per user, messages.get costs 20; crm-mail spends at most 5,400 per minute per account');
+    expect(human.stdout).toContain("which model your project has: Cloud console > APIs & Services > Gmail API > Quotas");
+    const legacy = await runCli(['--env-file', envFile, 'config'], { env: { CRM_GMAIL_QUOTA_MODEL: 'legacy' } });
+    expect(legacy.stdout).toContain('quota: legacy model: Gmail allows 250 units per second per user, messages.get costs 5; crm-mail spends at most 200 per second per account');
     expect(human.stdout).not.toContain(CLIENT_SECRET);
   });
 

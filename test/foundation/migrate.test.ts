@@ -38,13 +38,14 @@ function snapshot(path: string, tables: string[]): Record<string, unknown> {
 const CRM_TABLES = ['users', 'investors', 'fundraising_state', 'app_settings', 'deals'];
 
 describe('crm-mail migrate', () => {
-  it('applies 0000-0002 on a fresh path, then reports them applied and applies nothing twice', async () => {
+  it('applies 0000-0003 on a fresh path, then reports them applied and applies nothing twice', async () => {
     const dir = tempDir();
     const db = join(dir, 'nested', 'crm.db');
     const first = await runCli(['migrate', '--db', db]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('applied 0000_crm_core');
     expect(first.stdout).toContain('applied 0002_email_activity_proposals');
+    expect(first.stdout).toContain('applied 0003_email_deferred_messages');
 
     const status = await runCli(['migrate', '--status', '--json', '--db', db]);
     expect(status.code).toBe(0);
@@ -53,6 +54,7 @@ describe('crm-mail migrate', () => {
       '0000_crm_core:applied',
       '0001_email_tables:applied',
       '0002_email_activity_proposals:applied',
+      '0003_email_deferred_messages:applied',
     ]);
 
     const second = await runCli(['migrate', '--db', db]);
@@ -88,7 +90,7 @@ describe('crm-mail migrate', () => {
     makeExistingCrm(path);
     const dry = await runCli(['migrate', '--dry-run', '--db', path]);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('would apply: 0000_crm_core, 0001_email_tables, 0002_email_activity_proposals');
+    expect(dry.stdout).toContain('would apply: 0000_crm_core, 0001_email_tables, 0002_email_activity_proposals, 0003_email_deferred_messages');
     const db = new Database(path, { readonly: true });
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'emails'").get()).toBeUndefined();
     db.close();

@@ -66,9 +66,10 @@ describe('crm-mail doctor', () => {
     expect(lineOf(result, 'credentials')).toContain('mode 600');
     expect(lineOf(result, 'credentials')).toContain('109876543210987654321');
     expect(lineOf(result, 'cron')).toContain('*/15 * * * *');
+    expect(lineOf(result, 'quota-model')).toMatch(/^OK\s+quota-model\s+2026 model: Gmail allows 6,000 units per minute per user, messages\.get costs 20; crm-mail spends at most 5,400 per minute per account .*Quotas/);
     // The key itself never appears.
     expect(result.stdout).not.toContain('PRIVATE KEY');
-    expect(result.stdout).toMatch(/0 FAIL, 0 WARN, 12 OK/);
+    expect(result.stdout).toMatch(/0 FAIL, 0 WARN, 13 OK/);
   });
 
   it('gives the checks as a JSON array with --json', async () => {
@@ -86,7 +87,7 @@ describe('crm-mail doctor', () => {
     const result = await runCli(['doctor', '--db', path], { env: env() });
     expect(result.code).toBe(1);
     const line = lineOf(result, 'migrations');
-    expect(line).toMatch(/^FAIL\s+migrations\s+not applied: 0002_email_activity_proposals/);
+    expect(line).toMatch(/^FAIL\s+migrations\s+not applied: 0002_email_activity_proposals, 0003_email_deferred_messages/);
     expect(line).toContain(`fix: crm-mail migrate --db ${path}`);
     expect(lineOf(result, 'crm-contract')).toMatch(/^OK /);
   });

@@ -266,7 +266,10 @@ export function logicalMessages(detail: ThreadDetail, attachmentsDir: string): L
     result.push({
       messageKey,
       copy: shown,
-      mailboxes: copies.map((copy) => ({ account: copy.account, name: copy.accountName, deleted: copy.deletedAt !== null })),
+      // By address, not by which account's sync happened to store its copy first.
+      mailboxes: copies
+        .map((copy) => ({ account: copy.account, name: copy.accountName, deleted: copy.deletedAt !== null }))
+        .sort((a, b) => a.account.localeCompare(b.account)),
       investors: [...investors.values()],
       attachments: [...attachments.values()].map((attachment) => {
         const path = attachment.storagePath === null ? null : isAbsolute(attachment.storagePath) ? attachment.storagePath : resolve(attachmentsDir, attachment.storagePath);
