@@ -3,6 +3,7 @@ import { cursorAfterPage, foldHistory } from '../../src/sync/history.js';
 import { listingTotalEstimate, parseCheckpoint, serializeCheckpoint, windowedQuery, type ListingCheckpoint } from '../../src/sync/checkpoint.js';
 import { judgeHealth } from '../../src/sync/status.js';
 import { mapBounded } from '../../src/sync/runSync.js';
+import { progressLine } from '../../src/sync/report.js';
 import type { Account } from '../../src/db/accounts.js';
 
 describe('history folding', () => {
@@ -106,3 +107,16 @@ describe('bounded concurrency', () => {
     expect(peak).toBe(2);
   });
 });
+
+describe('backfill progress on a terminal', () => {
+  it('counts messages settled over the whole listing and gives the time left at the quota budget', () => {
+    const line = progressLine('jane@firm.com', { phase: 'backfill', listed: 300, stored: 280, handled: 1300, estimate: 4000, etaMs: 600_000 }, 60);
+    expect(line).toBe('jane@firm.com  backfill [########----------------] 1,300/~4,000 messages, stored 280, 300 msg/min, ~10m00s left at the quota budget');
+  });
+  it('never overfills the gauge when Gmail under-estimated, and says nothing of time when it cannot know', () => {
+    const line = progressLine('jane@firm.com', { phase: 'backfill', listed: 10, stored: 10, handled: 10 }, 1);
+    expect(line).toMatch(/\[ {24}\] 10 messages, stored 10, 600 msg\/min$/);
+    expect(progressLine('jane@firm.com', { phase: 'deferred', listed: 0, stored: 2 }, 1)).toBe('jane@firm.com  deferred  stored 2');
+  });
+});
+
