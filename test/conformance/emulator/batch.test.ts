@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { eml, tokenFor } from './helpers.js';
-import { schemaErrors } from './schema.js';
-import { buildBatch, parseAnswer, sendBatch } from './batch-helpers.js';
+import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { eml, tokenFor } from '../../emulator/helpers.js';
+import { schemaErrors } from '../schema.js';
+import { buildBatch, parseAnswer, sendBatch } from '../../emulator/batch-helpers.js';
 
 const USER = 'ann@northwind.vc';
 let emu: Emulator;

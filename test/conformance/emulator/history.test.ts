@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { eml, failure, gmailFor } from './helpers.js';
-import { schemaErrors } from './schema.js';
+import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { eml, failure, gmailFor } from '../../emulator/helpers.js';
+import { schemaErrors } from '../schema.js';
 
 const USER = 'ann@northwind.vc';
 const DAY = 86_400_000;

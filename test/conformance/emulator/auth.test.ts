@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { statSync, readFileSync } from 'node:fs';
 import { gmail, auth } from '@googleapis/gmail';
-import { startEmulator, generateScenario, SCENARIOS, type Emulator } from '../../src/emulator/index.js';
-import { failure, gmailFor, READONLY, tokenFor } from './helpers.js';
-import { schemaErrors } from './schema.js';
+import { startEmulator, generateScenario, SCENARIOS, type Emulator } from '../../../src/emulator/index.js';
+import { failure, gmailFor, READONLY, tokenFor } from '../../emulator/helpers.js';
+import { schemaErrors } from '../schema.js';
 
 let emu: Emulator;
 let alice: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { base64urlDecode, eml, failure, gmailFor } from './helpers.js';
-import { schemaErrors } from './schema.js';
+import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { base64urlDecode, eml, failure, gmailFor } from '../../emulator/helpers.js';
+import { schemaErrors } from '../schema.js';
 
 const USER = 'ann@northwind.vc';
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 37) % 256)), Buffer.from('\n%%EOF\n')]);

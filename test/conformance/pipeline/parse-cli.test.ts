@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
-import { CORPUS_DIR, corpusFiles, corpusRaw } from './support.js';
+import { runCli } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { CORPUS_DIR, corpusFiles, corpusRaw } from '../../pipeline/support.js';
 
 describe('crm-mail parse', () => {
   it('prints the canonical message of a .eml file as JSON, without a database', async () => {

@@ -4,15 +4,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AttachmentStore, downloadPendingAttachments } from '../../src/attachments.js';
-import { captureMessage } from '../../src/capture.js';
-import { attachmentsOfEmail, attachmentStatusCounts, countReferencesToBlob } from '../../src/db/attachments.js';
-import { parseRaw, type CanonicalMessage } from '../../src/mail/parse.js';
-import { NotFoundError } from '../../src/errors.js';
-import { PROJECT_ROOT } from '../helpers/cli.js';
-import { canonicalMessage } from '../helpers/message.js';
-import { tempDir } from '../helpers/tmp.js';
-import { corpusRaw, migratedDb } from './support.js';
+import { AttachmentStore, downloadPendingAttachments } from '../../../src/attachments.js';
+import { captureMessage } from '../../../src/capture.js';
+import { attachmentsOfEmail, attachmentStatusCounts, countReferencesToBlob } from '../../../src/db/attachments.js';
+import { parseRaw, type CanonicalMessage } from '../../../src/mail/parse.js';
+import { NotFoundError } from '../../../src/errors.js';
+import { PROJECT_ROOT } from '../../helpers/cli.js';
+import { canonicalMessage } from '../../helpers/message.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { corpusRaw, migratedDb } from '../../pipeline/support.js';
 
 const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const NOMATCH = { investors: [], direction: 'received' as const };
@@ -270,7 +270,7 @@ describe('attachments through capture and the download worker', () => {
     expect(child.signal).toBe('SIGKILL');
     expect(child.stdout).not.toContain('survived');
 
-    const { openDatabase } = await import('../../src/db/open.js');
+    const { openDatabase } = await import('../../../src/db/open.js');
     const after = openDatabase(path);
     expect(after.prepare('SELECT status, sha256, storage_path FROM email_attachments').all()).toEqual([{ status: 'pending', sha256: null, storage_path: null }]);
     const leftovers = filesUnder(blobs);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseGmailMessage, parseRaw, parseDateHeader, messageIdList, type CanonicalMessage } from '../../src/mail/parse.js';
-import { htmlToText } from '../../src/mail/htmlText.js';
-import { CORPUS_DIR, corpusFiles, corpusRaw } from './support.js';
+import { parseGmailMessage, parseRaw, parseDateHeader, messageIdList, type CanonicalMessage } from '../../../src/mail/parse.js';
+import { htmlToText } from '../../../src/mail/htmlText.js';
+import { CORPUS_DIR, corpusFiles, corpusRaw } from '../../pipeline/support.js';
 
 const b64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url');
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/open.js';
-import { parseRaw, type CanonicalMessage } from '../../src/mail/parse.js';
-import { InvestorIndex } from '../../src/match/investorIndex.js';
-import { captureMessage, rematchStoredEmails } from '../../src/capture.js';
-import { getThread, keysOfThread, liveThreadId } from '../../src/db/threads.js';
-import { countByAccount, emailsByMessageKey, getEmail, listEmailsForRematch, markDeleted, matchesOf, replaceMatches, setLabels, storedGmailIds } from '../../src/db/emails.js';
-import { insertCrmFixture, listExclusions, listInvestors, addExclusion } from '../../src/db/crm.js';
-import { canonicalMessage } from '../helpers/message.js';
-import { tempDir } from '../helpers/tmp.js';
-import { corpusRaw, corpusTsv, migratedDb } from './support.js';
+import type { Db } from '../../../src/db/open.js';
+import { parseRaw, type CanonicalMessage } from '../../../src/mail/parse.js';
+import { InvestorIndex } from '../../../src/match/investorIndex.js';
+import { captureMessage, rematchStoredEmails } from '../../../src/capture.js';
+import { getThread, keysOfThread, liveThreadId } from '../../../src/db/threads.js';
+import { countByAccount, emailsByMessageKey, getEmail, listEmailsForRematch, markDeleted, matchesOf, replaceMatches, setLabels, storedGmailIds } from '../../../src/db/emails.js';
+import { insertCrmFixture, listExclusions, listInvestors, addExclusion } from '../../../src/db/crm.js';
+import { canonicalMessage } from '../../helpers/message.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { corpusRaw, corpusTsv, migratedDb } from '../../pipeline/support.js';
 
 const INTERNAL = { investors: [], direction: 'received' as const };
 

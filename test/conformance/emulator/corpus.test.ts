@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { PROJECT_ROOT } from '../helpers/cli.js';
-import { gmailFor } from './helpers.js';
-import { schemaErrors } from './schema.js';
+import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { PROJECT_ROOT } from '../../helpers/cli.js';
+import { gmailFor } from '../../emulator/helpers.js';
+import { schemaErrors } from '../schema.js';
 
 const CORPUS = join(PROJECT_ROOT, '..', 'shared', 'corpus');
 const USER = 'corpus@northwind.vc';
