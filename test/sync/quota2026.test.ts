@@ -34,7 +34,8 @@ describe('a new Google Cloud project (the 2026 quota model) with crm-mail defaul
       expect(counters.refusedQuota, user).toBe(0);
       // Found by the investor searches, so fetched once, in full: no metadata get first.
       expect(counters.byMethod['messages.get']?.calls, user).toBe(count);
-      units += counters.units;
+      // Attachment downloads are the attachments' cost, not the messages': counted apart.
+      units += counters.units - (counters.byMethod['messages.attachments.get']?.units ?? 0);
       stored += count;
     }
     expect(stored).toBeGreaterThan(1000);
