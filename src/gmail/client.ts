@@ -566,7 +566,11 @@ export class GmailAccountClient {
       queue.split(group, now + delay);
       return;
     }
-    const item = group.items[0]!;
+    this.retryAlone(queue, group.items[0]!, failure, results, now);
+  }
+
+  /** One message that failed for real: retried alone after its backoff, or given up as its own error. */
+  private retryAlone(queue: BatchQueue, item: BatchItem, failure: CrmMailError, results: Map<string, gmail_v1.Schema$Message | CrmMailError>, now: number): void {
     const delay = retryDelay(failure, item.attempts, this.policy);
     if (delay === undefined) {
       results.set(item.id, this.gaveUp(failure, item.attempts));
@@ -628,13 +632,7 @@ export class GmailAccountClient {
         rateLimited.push({ ...item, rateWaits: item.rateWaits + 1 });
         continue;
       }
-      const delay = retryDelay(error, item.attempts, this.policy);
-      if (delay === undefined) {
-        results.set(item.id, this.gaveUp(error, item.attempts));
-        continue;
-      }
-      this.counters.retries++;
-      queue.retry({ ...item, attempts: item.attempts + 1 }, now + delay);
+      this.retryAlone(queue, item, error, results, now);
     }
     if (concurrencyRefused > 0) this.lowerBatchCeiling(group.items.length - concurrencyRefused);
     // One refusal slows the meter once, however many parts of the batch it hit.

@@ -4,6 +4,7 @@
  * that points the CLI at both, and what the database should hold according to the scenario's truth.
  */
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { crmMailSettings, startEmulator, generateScenario, type Emulator, type EmulatorOptions, type Scenario, type ScenarioOptions } from '../../src/emulator/index.js';
 import { insertCrmFixture } from '../../src/db/crm.js';
 import { openDatabase, type Db } from '../../src/db/open.js';
@@ -124,4 +125,15 @@ export function plain(capture: Map<string, Map<string, number[]>>): Record<strin
     out[account] = Object.fromEntries([...box.keys()].sort().map((key) => [key, [...box.get(key)!].sort((a, b) => a - b)]));
   }
   return out;
+}
+
+/** The database holds exactly the scenario's investor copies, per account and per investor, once each. */
+export function expectExactCapture(firm: Firm): void {
+  const db = firm.open();
+  const stored = storedCapture(db);
+  db.close();
+  const expected = expectedCapture(firm.scenario);
+  expect(stored.duplicates).toBe(0);
+  expect(plain(stored.byAccount)).toEqual(plain(expected));
+  expect(byInvestor(stored.byAccount)).toEqual(byInvestor(expected));
 }

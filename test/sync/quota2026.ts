@@ -5,7 +5,8 @@
 import { expect } from 'vitest';
 import type { EmulatorOptions, ScenarioOptions } from '../../src/emulator/index.js';
 import { runCli } from '../helpers/cli.js';
-import { byInvestor, expectedCapture, plain, startFirm, storedCapture, type Firm } from './firm.js';
+import { expectedCapture, startFirm, type Firm } from './firm.js';
+export { expectExactCapture } from './firm.js';
 
 export interface SyncSummary {
   ok: boolean;
@@ -23,17 +24,6 @@ export async function meteredFirm(dir: string, name: string, scenario: ScenarioO
 export async function syncOnce(firm: Firm, args: string[] = [], env: Record<string, string> = {}): Promise<{ code: number; summary: SyncSummary; stderr: string }> {
   const result = await runCli(['--json', 'sync', '--no-propose', ...args], { env: { ...firm.env, ...env }, timeoutMs: 900_000 });
   return { code: result.code, summary: JSON.parse(result.stdout) as SyncSummary, stderr: result.stderr };
-}
-
-/** The database holds exactly the scenario's investor copies, per account and per investor, once each. */
-export function expectExactCapture(firm: Firm): void {
-  const db = firm.open();
-  const stored = storedCapture(db);
-  db.close();
-  const expected = expectedCapture(firm.scenario);
-  expect(stored.duplicates).toBe(0);
-  expect(plain(stored.byAccount)).toEqual(plain(expected));
-  expect(byInvestor(stored.byAccount)).toEqual(byInvestor(expected));
 }
 
 /** Copies each account stores according to the scenario. */
