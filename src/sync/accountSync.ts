@@ -140,6 +140,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   };
 
   try {
+    // The account is under way from here (a terminal shows it as started, not as waiting).
+    input.onProgress?.({ phase: kind, listed: 0, stored: 0 });
     const retried = await retryDeferred(context, { deadline: input.deadline, inTransaction: recordProgress, onProgress: () => input.onProgress?.({ phase: 'deferred', listed: counts.listed, stored: counts.stored }) });
     if (retried.tried > 0) details.deferredRetried = retried;
     if (retried.outOfTime) stopForTime();

@@ -24,8 +24,13 @@ export interface ListingCheckpoint {
   pageDone?: string[];
   /** Ids settled over the whole listing, across runs (progress). */
   handled?: number;
-  /** Gmail's resultSizeEstimate of each search begun so far (progress and time-left estimates). */
+  /**
+   * Per search begun so far: Gmail's resultSizeEstimate while it is being listed, replaced by the
+   * count actually listed once it ends (progress and time-left estimates).
+   */
   estimates?: number[];
+  /** Ids listed so far in the current search. */
+  searchListed?: number;
   /** Re-list only: epoch ms the window starts at (mail since the last good sync, with overlap). */
   sinceMs?: number;
   /** Why a re-list runs: 'history_expired' or 'cursor_stale'. */
@@ -56,6 +61,7 @@ export function parseCheckpoint(text: string | null | undefined): ListingCheckpo
       pageDone: Array.isArray(value.pageDone) ? value.pageDone.filter((id): id is string => typeof id === 'string') : [],
       handled: typeof value.handled === 'number' ? value.handled : 0,
       estimates: Array.isArray(value.estimates) ? value.estimates.filter((n): n is number => typeof n === 'number') : [],
+      searchListed: typeof value.searchListed === 'number' ? value.searchListed : 0,
       sinceMs: typeof value.sinceMs === 'number' ? value.sinceMs : undefined,
       reason: typeof value.reason === 'string' ? value.reason : undefined,
     };

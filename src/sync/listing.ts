@@ -74,14 +74,16 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
     const query = windowedQuery(state.queries[queryIndex]!, state.sinceMs);
     try {
       for await (const page of context.client.listMessages({ q: query === '' ? undefined : query, pageSize: options.pageSize, pageToken: state.pageToken ?? undefined })) {
-        state = { ...state, estimates: withEstimate(state.estimates ?? [], queryIndex, page.resultSizeEstimate ?? page.messages.length) };
         const settled = new Set(state.pageDone);
         const todo = page.messages.map((message) => message.id).filter((id) => !settled.has(id));
         listed += todo.length;
         context.counts.listed += todo.length;
+        const searchListed = (state.searchListed ?? 0) + todo.length;
+        const estimate = Math.max(searchListed, page.resultSizeEstimate ?? 0);
+        state = { ...state, searchListed, estimates: withEstimate(state.estimates ?? [], queryIndex, estimate) };
         const afterPage: ListingCheckpoint = page.nextPageToken
           ? { ...state, pageToken: page.nextPageToken, pagesDone: state.pagesDone + 1, pageDone: [] }
-          : { ...state, queryIndex: queryIndex + 1, pageToken: null, pagesDone: state.pagesDone + 1, pageDone: [] };
+          : { ...searchEnded(state, queryIndex), pagesDone: state.pagesDone + 1 };
         if (todo.length === 0) await commit([], afterPage);
         for (let start = 0; start < todo.length; start += LISTING_CHUNK) {
           const chunk = todo.slice(start, start + LISTING_CHUNK);
@@ -104,16 +106,27 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
       throw error;
     }
     // The listing of this search ended without a final page (an empty answer): move on all the same.
-    if (state.queryIndex === queryIndex) await commit([], { ...state, queryIndex: queryIndex + 1, pageToken: null, pageDone: [] });
+    if (state.queryIndex === queryIndex) await commit([], searchEnded(state, queryIndex));
   }
   return { checkpoint: state, complete: true };
 }
 
-/** Records the estimate of search `index` the first time one of its pages is seen. */
+/** Sets the estimate of search `index` (Gmail's while it is listed, the real count once it ended). */
 function withEstimate(estimates: number[], index: number, estimate: number): number[] {
-  if (estimates.length > index) return estimates;
   const next = [...estimates];
   while (next.length < index) next.push(0);
-  next.push(estimate);
+  next[index] = estimate;
   return next;
+}
+
+/** The checkpoint once search `index` is listed to its end: its estimate becomes what it really held. */
+function searchEnded(state: ListingCheckpoint, index: number): ListingCheckpoint {
+  return {
+    ...state,
+    queryIndex: index + 1,
+    pageToken: null,
+    pageDone: [],
+    estimates: withEstimate(state.estimates ?? [], index, state.searchListed ?? 0),
+    searchListed: 0,
+  };
 }

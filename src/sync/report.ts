@@ -71,6 +71,8 @@ interface BarState {
   email: string;
   startedAt: number;
   progress?: AccountProgress;
+  /** When `progress` arrived (the time left counts down from it). */
+  progressAt?: number;
   done?: string;
 }
 
@@ -95,7 +97,10 @@ export class TtyReporter implements SyncReporter {
 
   progress(account: Account, progress: AccountProgress): void {
     const bar = this.bars.find((item) => item.email === account.email);
-    if (bar) bar.progress = progress;
+    if (bar) {
+      bar.progress = progress;
+      bar.progressAt = Date.now();
+    }
   }
 
   finished(account: Account, result: AccountSyncResult): void {
@@ -123,17 +128,19 @@ export class TtyReporter implements SyncReporter {
   private render(bar: BarState): string {
     if (bar.done) return bar.done;
     const progress = bar.progress;
-    if (!progress) return `${bar.email}  starting...`;
-    return progressLine(bar.email, progress, (Date.now() - bar.startedAt) / 1000);
+    // Accounts beyond CRM_GMAIL_ACCOUNT_CONCURRENCY wait for one ahead of them to finish.
+    if (!progress) return `${bar.email}  waiting for a free account slot...`;
+    return progressLine(bar.email, progress, Date.now() - (bar.progressAt ?? Date.now()));
   }
 }
 
 /**
  * One account's live line. The gauge counts messages settled over the whole listing (so a resumed
  * backfill starts where it was, and moves every 100 messages), and the time left follows from the
- * quota model: messages left times the units of a get, at the account's budget.
+ * quota model: messages left times the units of a get, at the account's budget, counting down
+ * between updates (under the 2026 model a minute may pass with nothing to show but the wait).
  */
-export function progressLine(email: string, progress: AccountProgress, elapsedSec: number): string {
+export function progressLine(email: string, progress: AccountProgress, sinceUpdateMs = 0): string {
   if (progress.phase !== 'backfill' && progress.phase !== 'relist') {
     return `${email}  ${progress.phase}  stored ${fmt(progress.stored)}`;
   }
@@ -143,9 +150,9 @@ export function progressLine(email: string, progress: AccountProgress, elapsedSe
   const filled = total ? Math.min(width, Math.round((done / Math.max(1, total)) * width)) : 0;
   const gauge = total ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '[' + ' '.repeat(width) + ']';
   const of = total ? `/~${fmt(total)}` : '';
-  const rate = progress.listed / Math.max(0.001, elapsedSec);
-  const eta = progress.etaMs !== undefined ? `, ~${formatDuration(progress.etaMs)} left at the quota budget` : '';
-  return `${email}  ${progress.phase} ${gauge} ${fmt(done)}${of} messages, stored ${fmt(progress.stored)}, ${(rate * 60).toFixed(0)} msg/min${eta}`;
+  const left = progress.etaMs === undefined ? undefined : Math.max(0, progress.etaMs - sinceUpdateMs);
+  const eta = left !== undefined ? `, ~${formatDuration(Math.round(left / 1000) * 1000)} left at the quota budget` : '';
+  return `${email}  ${progress.phase} ${gauge} ${fmt(done)}${of} messages, stored ${fmt(progress.stored)}${eta}`;
 }
 
 /** cli-table3 colours only on a terminal: cron logs and pipes get plain characters. */

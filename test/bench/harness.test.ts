@@ -10,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { formatSummary, median, summarize } from '../../bench/lib/stats.js';
 import { stageBreakdown } from '../../bench/lib/cpu-profile.js';
 import { targetsOf } from '../../bench/report.js';
+import { idealSeconds, modelFacts, spendFloorSeconds } from '../../bench/lib/quota.js';
+import type { QuotaFigures } from '../../bench/run.js';
 import type { Results } from '../../bench/run.js';
 import { PROJECT_ROOT } from '../helpers/cli.js';
 
@@ -88,7 +90,7 @@ describe('peak RSS preload', () => {
 
 describe('target verdicts', () => {
   const base = (): Results => ({
-    suite: 'crm-mail benchmarks (issue 9)',
+    suite: 'crm-mail benchmarks (issues 9 and 12)',
     command: 'npm run bench',
     mode: 'full',
     startedAt: '2026-01-01T00:00:00.000Z',
@@ -99,22 +101,40 @@ describe('target verdicts', () => {
 
   it('says "not measured" for every target of a section that did not run', () => {
     const verdicts = targetsOf(base());
-    expect(verdicts.map((target) => target.id)).toEqual(['fetch-rate', 'units-vs-naive', 'local-ceiling', 'noop-calls', 'noop-wall', 'rss-peak', 'rss-flat', 'rematch', 'help']);
+    expect(verdicts.map((target) => target.id)).toEqual([
+      'backfill-ratio-2026',
+      'units-per-copy-2026',
+      'backfill-ratio-legacy',
+      'quota-respected-2026',
+      'quota-respected-legacy',
+      'units-vs-naive',
+      'local-ceiling',
+      'noop-calls',
+      'noop-wall',
+      'rss-peak',
+      'rss-flat',
+      'rematch',
+      'help',
+    ]);
     expect(verdicts.every((target) => target.verdict === 'not measured')).toBe(true);
   });
 
   it('judges the no-op target on the worst run and the startup target on the median', () => {
     const results = base();
     results.noop = {
-      accounts: 5,
-      repetitions: 3,
-      command: 'crm-mail sync',
-      wallMs: summarize([1400, 1450, 1600], 0),
-      apiCallsPerAccount: summarize([1, 1, 3]),
-      unitsPerAccount: summarize([2, 2, 6]),
-      apiCalls: summarize([5, 5, 15], 0),
-      units: summarize([10, 10, 30], 0),
-      byMethod: { 'history.list': 5 },
+      '2026': {
+        model: '2026',
+        accounts: 5,
+        repetitions: 3,
+        command: 'crm-mail sync',
+        wallMs: summarize([1400, 1450, 1600], 0),
+        apiCallsPerAccount: summarize([1, 1, 3]),
+        unitsPerAccount: summarize([2, 2, 6]),
+        apiCalls: summarize([5, 5, 15], 0),
+        units: summarize([10, 10, 30], 0),
+        byMethod: { 'history.list': 5 },
+        refusedQuota: 0,
+      },
     };
     results.startup = { repetitions: 3, help: summarize([250, 290, 400], 0), status: [] };
     const verdicts = Object.fromEntries(targetsOf(results).map((target) => [target.id, target.verdict]));
@@ -125,10 +145,85 @@ describe('target verdicts', () => {
 
   it('calls peak RSS flat only when the large mailbox needs at most 10% more than the small one', () => {
     const results = base();
-    const point = (messages: number, mb: number) => ({ mailboxMessages: messages, listed: 0, fetchedMetadata: 0, stored: 0, wallSeconds: summarize([1]), peakRssMb: summarize([mb], 1), liveHeapAtExitMb: summarize([20], 1) });
+    const point = (messages: number, mb: number) => ({ mailboxMessages: messages, listed: 0, fetched: 0, stored: 0, wallSeconds: summarize([1]), peakRssMb: summarize([mb], 1), liveHeapAtExitMb: summarize([20], 1) });
     results.memory = { scenario: 's', repetitions: 1, points: [point(10_000, 150), point(100_000, 180)], growth: 1.2 };
     const verdicts = Object.fromEntries(targetsOf(results).map((target) => [target.id, target.verdict]));
     expect(verdicts['rss-peak']).toBe('met');
     expect(verdicts['rss-flat']).toBe('missed');
+  });
+});
+
+describe('quota-bound ideal and spend floor', () => {
+  it('prices the ideal at one get per stored copy over the budget, per window of the model', () => {
+    const m2026 = modelFacts('2026');
+    const legacy = modelFacts('legacy');
+    expect(m2026.gmailUserLimit).toBe(6000);
+    expect(m2026.defaultBudget).toBe(5400);
+    expect(legacy.gmailUserLimit).toBe(250);
+    expect(legacy.defaultBudget).toBe(150);
+    // 1,620 copies x 20 units = 32,400 units = 6 minutes of 5,400.
+    expect(idealSeconds(m2026, 5400, 1620)).toBeCloseTo(360, 6);
+    // 1,620 copies x 5 units = 8,100 units = 54 seconds of 150.
+    expect(idealSeconds(legacy, 150, 1620)).toBeCloseTo(54, 6);
+  });
+
+  it('lets an idle account spend one window at once, then one window per window', () => {
+    const m2026 = modelFacts('2026');
+    expect(spendFloorSeconds(m2026, 5400, 5400)).toBe(0);
+    expect(spendFloorSeconds(m2026, 5400, 5401)).toBe(60);
+    expect(spendFloorSeconds(m2026, 5400, 32_400)).toBe(300);
+    expect(spendFloorSeconds(modelFacts('legacy'), 150, 8_100)).toBe(53);
+  });
+});
+
+describe('quota verdicts', () => {
+  const base = (): Results => ({
+    suite: 'crm-mail benchmarks (issues 9 and 12)',
+    command: 'npm run bench',
+    mode: 'full',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    machine: { cpus: 2, cpuModel: 'x', memoryGb: 8, node: 'v20', platform: 'linux', loadAverageAtStart: [0, 0, 0] },
+    plan: {} as Results['plan'],
+    notMeasured: [],
+  });
+  const quota = (ratios: number[], unitsPerCopy: number[], peak: number, refused: number): QuotaFigures =>
+    ({
+      model: '2026',
+      windowMs: 60_000,
+      emulatorUserLimit: 6000,
+      budget: 5400,
+      budgetSource: 'CRM_GMAIL_RATE_UNITS_MIN=5400 (default)',
+      unitsPerGet: 20,
+      accountConcurrency: 5,
+      repetitions: ratios.length,
+      runs: [],
+      perAccount: [{ account: 'a@x.vc', ratioToIdeal: summarize(ratios, 3), unitsPerStoredCopy: summarize(unitsPerCopy) }],
+      firm: {
+        worstRatioToIdeal: summarize(ratios, 3).median,
+        medianRatioToIdeal: summarize(ratios, 3).median,
+        unitsPerStoredCopy: summarize(unitsPerCopy),
+        clientUnitsPerStoredCopy: summarize(unitsPerCopy),
+        maxPeakWindowUnits: peak,
+        refusedQuota: refused,
+      },
+    }) as unknown as QuotaFigures;
+
+  it('judges the ratio on the slowest account, units per copy on the worst run, and the budget strictly', () => {
+    const results = base();
+    results.quota = { '2026': quota([1.1, 1.12], [20.5, 21.2], 5400, 0) };
+    const verdicts = Object.fromEntries(targetsOf(results).map((target) => [target.id, target.verdict]));
+    expect(verdicts['backfill-ratio-2026']).toBe('met');
+    expect(verdicts['units-per-copy-2026']).toBe('missed'); // one run needed 21.2 units per copy
+    expect(verdicts['quota-respected-2026']).toBe('met'); // the peak may reach the budget, not pass it
+    expect(verdicts['backfill-ratio-legacy']).toBe('not measured');
+
+    results.quota = { '2026': quota([1.2], [20.4], 5401, 0) };
+    const again = Object.fromEntries(targetsOf(results).map((target) => [target.id, target.verdict]));
+    expect(again['backfill-ratio-2026']).toBe('missed');
+    expect(again['units-per-copy-2026']).toBe('met');
+    expect(again['quota-respected-2026']).toBe('missed');
+
+    results.quota = { '2026': quota([1.0], [20.4], 5000, 1) };
+    expect(Object.fromEntries(targetsOf(results).map((target) => [target.id, target.verdict]))['quota-respected-2026']).toBe('missed');
   });
 });

@@ -45,6 +45,7 @@ describe('listing checkpoint', () => {
     pageDone: ['a1', 'a2'],
     handled: 402,
     estimates: [380, 60],
+    searchListed: 12,
     sinceMs: 1_700_000_000_500,
     reason: 'history_expired',
   };
@@ -55,8 +56,8 @@ describe('listing checkpoint', () => {
     expect(parseCheckpoint(null)).toBeUndefined();
   });
   it('a checkpoint from before chunked pages reads as nothing settled in its page', () => {
-    const { pageDone: _p, handled: _h, estimates: _e, ...old } = checkpoint;
-    expect(parseCheckpoint(JSON.stringify(old))).toMatchObject({ pageToken: 'tok', pageDone: [], handled: 0, estimates: [] });
+    const { pageDone: _p, handled: _h, estimates: _e, searchListed: _s, ...old } = checkpoint;
+    expect(parseCheckpoint(JSON.stringify(old))).toMatchObject({ pageToken: 'tok', pageDone: [], handled: 0, estimates: [], searchListed: 0 });
   });
   it('estimates the listing total from the searches begun, the rest taken as their average', () => {
     expect(listingTotalEstimate(checkpoint)).toBe(440);
@@ -110,13 +111,17 @@ describe('bounded concurrency', () => {
 
 describe('backfill progress on a terminal', () => {
   it('counts messages settled over the whole listing and gives the time left at the quota budget', () => {
-    const line = progressLine('jane@firm.com', { phase: 'backfill', listed: 300, stored: 280, handled: 1300, estimate: 4000, etaMs: 600_000 }, 60);
-    expect(line).toBe('jane@firm.com  backfill [########----------------] 1,300/~4,000 messages, stored 280, 300 msg/min, ~10m00s left at the quota budget');
+    const progress = { phase: 'backfill' as const, listed: 300, stored: 280, handled: 1300, estimate: 4000, etaMs: 600_000 };
+    expect(progressLine('jane@firm.com', progress)).toBe('jane@firm.com  backfill [########----------------] 1,300/~4,000 messages, stored 280, ~10m00s left at the quota budget');
+    // Between updates (a wait for the quota window) the time left counts down, never below zero.
+    expect(progressLine('jane@firm.com', progress, 45_000)).toMatch(/~9m15s left at the quota budget$/);
+    expect(progressLine('jane@firm.com', progress, 900_000)).toMatch(/~0ms left at the quota budget$/);
   });
   it('never overfills the gauge when Gmail under-estimated, and says nothing of time when it cannot know', () => {
-    const line = progressLine('jane@firm.com', { phase: 'backfill', listed: 10, stored: 10, handled: 10 }, 1);
-    expect(line).toMatch(/\[ {24}\] 10 messages, stored 10, 600 msg\/min$/);
-    expect(progressLine('jane@firm.com', { phase: 'deferred', listed: 0, stored: 2 }, 1)).toBe('jane@firm.com  deferred  stored 2');
+    const line = progressLine('jane@firm.com', { phase: 'backfill', listed: 10, stored: 10, handled: 10 });
+    expect(line).toMatch(/\[ {24}\] 10 messages, stored 10$/);
+    expect(progressLine('jane@firm.com', { phase: 'backfill', listed: 900, stored: 900, handled: 900, estimate: 600 })).toMatch(/\[ {24}\] 900 messages/);
+    expect(progressLine('jane@firm.com', { phase: 'deferred', listed: 0, stored: 2 })).toBe('jane@firm.com  deferred  stored 2');
   });
 });
 
