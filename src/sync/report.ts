@@ -59,6 +59,17 @@ export class PlainReporter implements SyncReporter {
   close(): void {}
 }
 
+/** With --quiet ("errors only"): the line of each account that did not sync, and nothing else. */
+export class FailuresReporter implements SyncReporter {
+  constructor(private readonly sink: Sink) {}
+  starting(): void {}
+  progress(): void {}
+  finished(_account: Account, result: AccountSyncResult): void {
+    if (result.status !== 'ok') this.sink.write(`error: ${resultLine(result)}\n`);
+  }
+  close(): void {}
+}
+
 /** With --json: silent; the command prints the summary. */
 export class SilentReporter implements SyncReporter {
   starting(): void {}

@@ -181,3 +181,20 @@ describe('sync, status, messages, rematch', () => {
     expect(again.code).toBe(0);
   });
 });
+
+describe('--quiet under cron', () => {
+  it('--quiet (errors only) still prints the line of each failing account, on stderr, and nothing for the others', async () => {
+    expect((await runCli(['accounts', 'resume', ghost], { env: firm.env })).code).toBe(0);
+    const quiet = await runCli(['--quiet', 'sync', '--no-propose'], { env: firm.env });
+    expect(quiet.code).toBe(1);
+    expect(quiet.stdout).toBe('');
+    const lines = quiet.stderr.trim().split('\n').filter((line) => line.startsWith('error: '));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^error: ${ghost.replace('.', '\\.')} error backfill: .* -- `));
+    const verify = await runCli(['--quiet', 'verify'], { env: firm.env });
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toBe('');
+    expect(verify.stderr).toMatch(new RegExp(`^error: ${ghost.replace('.', '\\.')}: could not verify: `, 'm'));
+    expect(verify.stderr).not.toMatch(/: complete: /);
+  });
+});

@@ -4,7 +4,7 @@ import { requireGmailSettings } from '../../config.js';
 import { EXIT, UsageError } from '../../errors.js';
 import type { AccountSyncResult } from '../../sync/accountSync.js';
 import type { LeaseHolder } from '../../db/lease.js';
-import { PlainReporter, SilentReporter, TtyReporter } from '../../sync/report.js';
+import { FailuresReporter, PlainReporter, SilentReporter, TtyReporter } from '../../sync/report.js';
 import type { SyncReporter } from '../../sync/runSync.js';
 
 export function leaseHeldLine(holder: LeaseHolder, what = 'sync'): string {
@@ -69,7 +69,8 @@ Exit codes: 0 every account synced, 1 an account failed (the others still ran), 
       const { syncEnvironment } = await import('../../sync/wiring.js');
       const stderr = process.stderr as NodeJS.WriteStream;
       let reporter: SyncReporter;
-      if (out.json || out.quiet) reporter = new SilentReporter();
+      if (out.json) reporter = new SilentReporter();
+      else if (out.quiet) reporter = new FailuresReporter({ write: (text) => stderr.write(text) });
       else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns || 100);
       else reporter = new PlainReporter({ write: (text) => out.write(text) });
 

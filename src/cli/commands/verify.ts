@@ -101,6 +101,8 @@ Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
       if (!ok) ctx.exitCode = EXIT.failure;
       if (out.json) return out.data({ ok, accounts: reports });
       for (const report of reports) {
+        // --quiet means errors only: an account that could not be verified or differs still speaks.
+        if (out.quiet && !report.ok) out.error(summary(report));
         out.line(summary(report));
         for (const line of details(report)) out.line(line);
       }
