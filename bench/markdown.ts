@@ -11,7 +11,8 @@ import { PROJECT_ROOT } from './lib/crm-cli.js';
 import { formatNumber, formatSummary, type Summary } from './lib/stats.js';
 import { STAGE_LABELS, type Stage } from './lib/cpu-profile.js';
 import type { Results } from './run.js';
-import { stageLine, type TargetId } from './report.js';
+import { modelFacts } from './lib/quota.js';
+import { perCopyBreakdown, RATIO_GOAL, stageLine, UNITS_PER_COPY_GOAL_2026, type TargetId } from './report.js';
 
 const pct = (value: number): string => `${formatNumber(value * 100, 1)}%`;
 const range = (summary: Summary, unit: string, digits?: number): string => formatSummary(summary, unit, digits).replace(/\((.*)\)/, '($1)');
@@ -24,30 +25,43 @@ export function markdown(results: Results): string {
   lines.push('| figure | measured | target | verdict |');
   lines.push('|---|---|---|---|');
   const verdict = (id: TargetId): string => results.targets?.find((target) => target.id === id)?.verdict ?? '';
-  const q = results.quota;
-  if (q) {
+  for (const model of ['2026', 'legacy'] as const) {
+    const q = results.quota?.[model];
+    if (!q) continue;
     const firm = q.firm;
-    lines.push(`| backfill under quota (${results.firm?.description.split(':')[0]}, ${results.firm?.partners} mailboxes, emulator 250 units/s per user, CRM_GMAIL_RATE_UNITS_SEC=${q.clientRateUnitsPerSec}, ${q.accountConcurrency} at once, ${q.repetitions} run(s)): messages.get rate per account, share of the 50/s ceiling | lowest account ${pct(firm.lowestShareOfGetCeiling)}, median account ${pct(firm.medianShareOfGetCeiling)} | >= 90% | ${verdict('fetch-rate')} |`);
+    const per = modelFacts(model).per;
+    const ratioId = `backfill-ratio-${model}` as const;
+    lines.push(
+      `| **${model} model** backfill (${results.firm?.description.split(':')[0]}, ${results.firm?.partners} mailboxes; emulator ${q.emulatorUserLimit.toLocaleString('en-US')} units per ${per} per user, get ${q.unitsPerGet}; crm-mail ${q.budgetSource}; ${q.accountConcurrency} at once; ${q.repetitions} run(s)): wall time / quota-bound ideal, per account | ` +
+        `slowest account ${formatNumber(firm.worstRatioToIdeal, 3)}x, median account ${formatNumber(firm.medianRatioToIdeal, 3)}x | <= ${RATIO_GOAL}x | ${verdict(ratioId)} |`,
+    );
     for (const account of q.perAccount) {
       lines.push(
         `| &nbsp;&nbsp;${account.account} (${account.mailboxMessages.toLocaleString('en-US')} messages; stored ${account.stored.toLocaleString('en-US')}, of which investor mail ${account.storedInvestor.toLocaleString('en-US')} of ${account.investorMessagesInMailbox.toLocaleString('en-US')}) | ` +
-          `${range(account.wallSeconds, ' s', 1)}, ${range(account.apiCalls, ' calls', 0)}, ${range(account.units, ' units', 0)}, ${formatNumber(account.unitsPerStoredMessage.median, 2)} units per stored message, ${formatNumber(account.unitsPerStoredInvestorMessage.median, 2)} per stored investor message, ${formatNumber(account.getsPerSec.median, 1)} get/s = ${pct(account.shareOfGetCeiling.median)} | | |`,
+          `${range(account.wallSeconds, ' s', 1)} vs ideal ${formatNumber(account.idealSeconds, 1)} s = ${range(account.ratioToIdeal, 'x', 3)} (floor ${formatNumber(account.spendFloorSeconds.median, 0)} s); ` +
+          `${range(account.apiCalls, ' calls', 0)}, ${range(account.units, ' units', 0)} = ${formatNumber(account.unitsPerStoredCopy.median, 2)} per stored copy (${perCopyBreakdown(account.unitsPerCopyByMethod)}); ` +
+          `peak window ${range(account.peakWindowUnits, '', 0)} of ${q.budget.toLocaleString('en-US')}; ${range(account.refusedQuota, '', 0)} refused | | |`,
       );
     }
-    lines.push(`| the whole firm's sync process (5 accounts at once): peak RSS; CPU time over wall time | ${range(firm.peakRssMb, ' MB', 1)}; ${range(firm.processCpuSeconds, ' s', 1)} over ${range(firm.processWallSeconds, ' s', 1)} | | |`);
+    lines.push(
+      `| ${model}: quota units per stored mailbox copy (emulator's meter; crm-mail's own count) | ${range(firm.unitsPerStoredCopy, '', 2)} (${range(firm.clientUnitsPerStoredCopy, '', 2)}) | ${model === '2026' ? `<= ${UNITS_PER_COPY_GOAL_2026}` : ''} | ${model === '2026' ? verdict('units-per-copy-2026') : ''} |`,
+    );
+    lines.push(
+      `| ${model}: highest peakWindowUnits of any account vs the budget; calls refused for quota | ${firm.maxPeakWindowUnits.toLocaleString('en-US')} of ${q.budget.toLocaleString('en-US')} (Gmail allows ${q.emulatorUserLimit.toLocaleString('en-US')}); ${firm.refusedQuota} refused | <= budget, 0 | ${verdict(`quota-respected-${model}`)} |`,
+    );
+    lines.push(`| ${model}: the whole firm's sync process: wall time (over the largest account's ideal); peak RSS; CPU time | ${range(firm.processWallSeconds, ' s', 1)} (${range(firm.processRatioToSlowestIdeal, 'x', 3)}); ${range(firm.peakRssMb, ' MB', 1)}; ${range(firm.processCpuSeconds, ' s', 1)} | | |`);
     if (q.versusNaive && q.naive) {
       const v = q.versusNaive;
-      lines.push(`| quota units, crm-mail vs naive baseline (list all + get every message raw; units exact) | ${v.crmUnits.toLocaleString('en-US')} vs ${v.naiveUnits.toLocaleString('en-US')}: ${formatNumber(v.timesFewerUnits, 1)}x fewer (ratio ${formatNumber(v.unitsRatio, 3)}) | >= 10x fewer | ${verdict('units-vs-naive')} |`);
-      lines.push(`| wall time, crm-mail vs naive (sum over accounts; naive extrapolated from ${q.naive.sampleMessages} raw gets timed at ${formatNumber(q.naive.sampleRawPerSec, 1)}/s) | ${formatNumber(v.crmWallSeconds, 0)} s vs ${formatNumber(v.naiveWallSeconds, 0)} s (ratio ${formatNumber(v.wallRatio, 3)}) | | |`);
+      lines.push(`| ${model}: quota units, crm-mail vs naive baseline (list all + get every message raw; units exact) | ${v.crmUnits.toLocaleString('en-US')} vs ${v.naiveUnits.toLocaleString('en-US')}: ${formatNumber(v.timesFewerUnits, 1)}x fewer (ratio ${formatNumber(v.unitsRatio, 3)}) | >= 10x fewer | ${model === (results.quota?.['2026'] ? '2026' : 'legacy') ? verdict('units-vs-naive') : ''} |`);
+      const how = q.naive.wallMethod === 'timed sample' ? `extrapolated from ${q.naive.sampleMessages} raw gets timed at ${formatNumber(q.naive.sampleRawPerSec ?? Number.NaN, 1)}/s` : `quota-bound: messages x ${q.unitsPerGet} / ${q.budget.toLocaleString('en-US')} per ${per}, not timed`;
+      lines.push(`| ${model}: wall time, crm-mail vs naive (sum over accounts; naive ${how}) | ${formatNumber(v.crmWallSeconds, 0)} s vs ${formatNumber(v.naiveWallSeconds, 0)} s (ratio ${formatNumber(v.wallRatio, 3)}) | | |`);
     }
   }
   const single = results.quotaSingle;
   if (single) {
     const a = single.perAccount[0]!;
-    lines.push(`| the same backfill of ${a.account} alone in its process (1 run) | ${range(a.wallSeconds, ' s', 1)}, ${formatNumber(a.getsPerSec.median, 1)} get/s = ${pct(a.shareOfGetCeiling.median)} of the ceiling | | |`);
+    lines.push(`| the same backfill of ${a.account} alone in its process (${single.model} model, 1 run) | ${range(a.wallSeconds, ' s', 1)} = ${range(a.ratioToIdeal, 'x', 3)} the ideal | | |`);
   }
-  const d = results.defaultRate;
-  if (d) lines.push(`| the same backfill at the default CRM_GMAIL_RATE_UNITS_SEC=150 | lowest account ${pct(d.firm.lowestShareOfGetCeiling)}, median ${pct(d.firm.medianShareOfGetCeiling)} of the 50 get/s ceiling (60% at most by that setting) | | |`);
   const l = results.local;
   if (l) {
     lines.push(`| local ceiling, quota off (${l.account}, ${l.mailboxMessages.toLocaleString('en-US')} messages, ${l.storedPerRun.toLocaleString('en-US')} stored) | ${range(l.storedPerSec, ' stored/s', 0)} over the account's run; ${range(l.storedPerProcessSec, '/s', 0)} over the whole process | >= 2,000/s | ${verdict('local-ceiling')} |`);
@@ -59,10 +73,11 @@ export function markdown(results: Results): string {
   }
   const pipe = results.pipeline;
   if (pipe) lines.push(`| pipeline stages alone, one core (bench/pipeline.ts) | parse+match ${pipe.parseMatchPerSecond.toLocaleString('en-US')}/s (corpus, ${pipe.averageMessageBytes} B average); capture into SQLite ${pipe.capturePerSecond.toLocaleString('en-US')}/s | | |`);
-  const n = results.noop;
-  if (n) {
-    lines.push(`| incremental, no new mail (${n.accounts} accounts, \`crm-mail sync\` with propose): API calls per account | ${formatSummary(n.apiCallsPerAccount)} (${Object.entries(n.byMethod).map(([method, count]) => `${method} ${count}`).join(', ')}), ${formatSummary(n.unitsPerAccount)} units | <= 2 | ${verdict('noop-calls')} |`);
-    lines.push(`| incremental, no new mail: whole process, startup included | ${range(n.wallMs, ' ms', 0)} | < 1.5 s | ${verdict('noop-wall')} |`);
+  for (const model of ['2026', 'legacy'] as const) {
+    const n = results.noop?.[model];
+    if (!n) continue;
+    lines.push(`| ${model}: incremental, no new mail (${n.accounts} accounts, \`crm-mail sync\` with propose): API calls and units per account | ${formatSummary(n.apiCallsPerAccount)} calls (${Object.entries(n.byMethod).map(([method, count]) => `${method} ${count}`).join(', ')}), ${formatSummary(n.unitsPerAccount)} units | <= 2 calls | ${verdict('noop-calls')} |`);
+    lines.push(`| ${model}: incremental, no new mail: whole process, startup included | ${range(n.wallMs, ' ms', 0)} | < 1.5 s | ${verdict('noop-wall')} |`);
   }
   const mem = results.memory;
   if (mem) {

@@ -1,16 +1,31 @@
 /**
- * The suite's printed report (tables) and the verdict on each of issue 9's targets. The verdict
- * only reads the measured figures: nothing here changes how anything is measured.
+ * The suite's printed report (tables) and the verdict on each target (issue 12's for the backfill
+ * under the 2026 quota model, issue 9's that still apply). The verdict only reads the measured
+ * figures: nothing here changes how anything is measured.
  */
 import Table from 'cli-table3';
 import { STAGE_LABELS, type Stage } from './lib/cpu-profile.js';
+import { modelFacts, type QuotaModelName } from './lib/quota.js';
 import { formatNumber, formatSummary, type Summary } from './lib/stats.js';
-import type { QuotaBackfillResult } from './sections/backfill.js';
+import type { NoopResult, QuotaBackfillResult } from './sections/backfill.js';
 import type { Results } from './run.js';
 
 export type Verdict = 'met' | 'missed' | 'not measured';
 
-export type TargetId = 'fetch-rate' | 'units-vs-naive' | 'local-ceiling' | 'noop-calls' | 'noop-wall' | 'rss-peak' | 'rss-flat' | 'rematch' | 'help';
+export type TargetId =
+  | 'backfill-ratio-2026'
+  | 'backfill-ratio-legacy'
+  | 'units-per-copy-2026'
+  | 'quota-respected-2026'
+  | 'quota-respected-legacy'
+  | 'units-vs-naive'
+  | 'local-ceiling'
+  | 'noop-calls'
+  | 'noop-wall'
+  | 'rss-peak'
+  | 'rss-flat'
+  | 'rematch'
+  | 'help';
 
 export interface TargetVerdict {
   id: TargetId;
@@ -20,36 +35,99 @@ export interface TargetVerdict {
   note?: string;
 }
 
-const pct = (share: number): string => `${formatNumber(share * 100, 1)}%`;
-const pctSummary = (summary: Summary): string =>
-  summary.runs.length > 1 && summary.min !== summary.max ? `${pct(summary.median)} (${pct(summary.min)}-${pct(summary.max)})` : pct(summary.median);
+/** Issue 12: backfill wall time over the quota-bound ideal, per account. */
+export const RATIO_GOAL = 1.15;
+/** Issue 12: quota units per stored mailbox copy under the 2026 model. */
+export const UNITS_PER_COPY_GOAL_2026 = 21;
+
+type QuotaFigures = Omit<QuotaBackfillResult, 'lastFirm'>;
+
 const ms = (summary: Summary): string => formatSummary(summary, ' ms', 0);
+const n = (value: number): string => value.toLocaleString('en-US');
+
+/** "5,400 units/min" or "150 units/s". */
+export function budgetLabel(model: QuotaModelName, units: number): string {
+  return `${n(units)} units/${modelFacts(model).per === 'minute' ? 'min' : 's'}`;
+}
+
+function ratioLine(quota: QuotaFigures): string {
+  const ratios = quota.perAccount.map((account) => account.ratioToIdeal.median);
+  return (
+    `slowest account ${formatNumber(quota.firm.worstRatioToIdeal, 3)}x, median account ${formatNumber(quota.firm.medianRatioToIdeal, 3)}x ` +
+    `(per account ${ratios.map((ratio) => formatNumber(ratio, 3)).join(' / ')}; ideal = stored copies x ${quota.unitsPerGet} / ${budgetLabel(quota.model, quota.budget)})`
+  );
+}
+
+function noopWorst(noop: Partial<Record<QuotaModelName, NoopResult>>): { calls: number; wallMs: number; text: string[]; wall: string[] } {
+  const entries = Object.values(noop).filter((entry): entry is NoopResult => entry !== undefined);
+  return {
+    calls: Math.max(...entries.map((entry) => entry.apiCallsPerAccount.max)),
+    wallMs: Math.max(...entries.map((entry) => entry.wallMs.median)),
+    text: entries.map((entry) => `${entry.model}: ${formatSummary(entry.apiCallsPerAccount)} calls, ${formatSummary(entry.unitsPerAccount)} units per account (${entry.accounts} accounts)`),
+    wall: entries.map((entry) => `${entry.model}: ${ms(entry.wallMs)}`),
+  };
+}
 
 export function targetsOf(results: Results): TargetVerdict[] {
-  const quick = results.mode === 'quick' ? 'quick mode: smaller sizes than the target names; indicative only' : undefined;
+  const quickRatio = (model: QuotaModelName): string | undefined =>
+    results.mode !== 'quick' ? undefined : model === '2026' ? "quick mode: a backfill this small is mostly the first minute's burst; indicative only" : 'quick mode: a small firm; indicative only';
+  const quickSizes = results.mode === 'quick' ? 'quick mode: smaller sizes than the target names; indicative only' : undefined;
   const verdicts: TargetVerdict[] = [];
-  const quota = results.quota;
+  for (const model of ['2026', 'legacy'] as const) {
+    const quota = results.quota?.[model];
+    const id = `backfill-ratio-${model}` as const;
+    const target = `backfill wall time <= ${RATIO_GOAL}x the quota-bound ideal, every account (${model} model, crm-mail's default budget)`;
+    verdicts.push(
+      quota
+        ? { id, target, measured: ratioLine(quota), verdict: quota.firm.worstRatioToIdeal <= RATIO_GOAL ? 'met' : 'missed', note: quickRatio(model) }
+        : { id, target, measured: '-', verdict: 'not measured' },
+    );
+    if (model === '2026') {
+      const target = `<= ${UNITS_PER_COPY_GOAL_2026} quota units per stored mailbox copy (2026 model)`;
+      verdicts.push(
+        quota
+          ? {
+              id: 'units-per-copy-2026',
+              target,
+              measured:
+                `${formatSummary(quota.firm.unitsPerStoredCopy, '', 2)} over the firm (emulator's meter; crm-mail's own count ${formatSummary(quota.firm.clientUnitsPerStoredCopy, '', 2)}); ` +
+                `per account ${quota.perAccount.map((account) => formatNumber(account.unitsPerStoredCopy.median, 2)).join(' / ')}` +
+                (results.quota?.legacy ? `; legacy model ${formatSummary(results.quota.legacy.firm.unitsPerStoredCopy, '', 2)} (no target)` : ''),
+              verdict: quota.firm.unitsPerStoredCopy.max <= UNITS_PER_COPY_GOAL_2026 ? 'met' : 'missed',
+            }
+          : { id: 'units-per-copy-2026', target, measured: '-', verdict: 'not measured' },
+      );
+    }
+  }
+  for (const model of ['2026', 'legacy'] as const) {
+    const quota = results.quota?.[model];
+    const id = `quota-respected-${model}` as const;
+    const target = `${model} model: no account's peak window above crm-mail's budget, no quota refusal`;
+    verdicts.push(
+      quota
+        ? {
+            id,
+            target,
+            measured: `highest peak window ${n(quota.firm.maxPeakWindowUnits)} of a ${budgetLabel(quota.model, quota.budget)} budget (Gmail allows ${n(quota.emulatorUserLimit)}); ${n(quota.firm.refusedQuota)} calls refused for quota`,
+            verdict: quota.firm.maxPeakWindowUnits <= quota.budget && quota.firm.refusedQuota === 0 ? 'met' : 'missed',
+          }
+        : { id, target, measured: '-', verdict: 'not measured' },
+    );
+  }
+  const naiveQuota = results.quota?.['2026'] ?? results.quota?.legacy;
   verdicts.push(
-    quota
-      ? {
-          id: 'fetch-rate',
-          target: 'backfill at >= 90% of the quota ceiling (50 messages.get/s per user) for the messages it must fetch',
-          measured: `lowest account ${pct(quota.firm.lowestShareOfGetCeiling)}, median account ${pct(quota.firm.medianShareOfGetCeiling)} (CRM_GMAIL_RATE_UNITS_SEC=${quota.clientRateUnitsPerSec})` +
-            (results.quotaSingle ? `; one account alone in its process: ${pct(results.quotaSingle.firm.lowestShareOfGetCeiling)}` : '') +
-            (results.defaultRate ? `; at the default 150: lowest ${pct(results.defaultRate.firm.lowestShareOfGetCeiling)} (at most 60% by that setting)` : ''),
-          verdict: quota.firm.lowestShareOfGetCeiling >= 0.9 ? 'met' : 'missed',
-          note: quick,
-        }
-      : { id: 'fetch-rate', target: 'backfill at >= 90% of the quota ceiling', measured: '-', verdict: 'not measured' },
-  );
-  verdicts.push(
-    quota?.versusNaive
+    naiveQuota?.versusNaive
       ? {
           id: 'units-vs-naive',
           target: '>= 10x fewer quota units than the naive baseline on this firm',
-          measured: `${formatNumber(quota.versusNaive.timesFewerUnits, 1)}x fewer (${quota.versusNaive.crmUnits.toLocaleString('en-US')} vs ${quota.versusNaive.naiveUnits.toLocaleString('en-US')} units)`,
-          verdict: quota.versusNaive.timesFewerUnits >= 10 ? 'met' : 'missed',
-          note: quick,
+          measured: (['2026', 'legacy'] as const)
+            .flatMap((model) => {
+              const v = results.quota?.[model]?.versusNaive;
+              return v ? [`${model}: ${formatNumber(v.timesFewerUnits, 1)}x fewer (${n(v.crmUnits)} vs ${n(v.naiveUnits)} units)`] : [];
+            })
+            .join('; '),
+          verdict: naiveQuota.versusNaive.timesFewerUnits >= 10 ? 'met' : 'missed',
+          note: quickSizes,
         }
       : { id: 'units-vs-naive', target: '>= 10x fewer quota units than the naive baseline', measured: '-', verdict: 'not measured' },
   );
@@ -61,23 +139,23 @@ export function targetsOf(results: Results): TargetVerdict[] {
           target: 'local ceiling >= 2,000 messages per second (parsed, matched and stored)',
           measured: `${formatSummary(local.storedPerSec, ' stored/s', 0)} over the account's run (${formatSummary(local.storedPerProcessSec, '/s', 0)} over the whole process)`,
           verdict: local.storedPerSec.median >= 2000 ? 'met' : 'missed',
-          note: quick,
+          note: quickSizes,
         }
       : { id: 'local-ceiling', target: 'local ceiling >= 2,000 messages per second', measured: '-', verdict: 'not measured' },
   );
-  const noop = results.noop;
+  const noop = results.noop && Object.values(results.noop).some(Boolean) ? noopWorst(results.noop) : undefined;
   if (noop) {
     verdicts.push({
       id: 'noop-calls',
-      target: 'no-op incremental: <= 2 API calls per account',
-      measured: `${formatSummary(noop.apiCallsPerAccount)} calls per account (${noop.accounts} accounts)`,
-      verdict: noop.apiCallsPerAccount.max <= 2 ? 'met' : 'missed',
+      target: 'no-op incremental: <= 2 API calls per account (every model measured)',
+      measured: noop.text.join('; '),
+      verdict: noop.calls <= 2 ? 'met' : 'missed',
     });
     verdicts.push({
       id: 'noop-wall',
       target: 'no-op incremental: whole crm-mail sync process under 1.5 s',
-      measured: ms(noop.wallMs),
-      verdict: noop.wallMs.median < 1500 ? 'met' : 'missed',
+      measured: noop.wall.join('; '),
+      verdict: noop.wallMs < 1500 ? 'met' : 'missed',
     });
   } else {
     verdicts.push({ id: 'noop-calls', target: 'no-op incremental: <= 2 API calls per account', measured: '-', verdict: 'not measured' });
@@ -89,17 +167,17 @@ export function targetsOf(results: Results): TargetVerdict[] {
     const smallest = memory.points[0]!;
     verdicts.push({
       id: 'rss-peak',
-      target: `peak RSS under 250 MB (${biggest.mailboxMessages.toLocaleString('en-US')}-message backfill)`,
+      target: `peak RSS under 250 MB (${n(biggest.mailboxMessages)}-message backfill)`,
       measured: formatSummary(biggest.peakRssMb, ' MB', 1),
       verdict: biggest.peakRssMb.max < 250 ? 'met' : 'missed',
-      note: quick,
+      note: quickSizes,
     });
     verdicts.push({
       id: 'rss-flat',
-      target: `peak RSS flat from ${smallest.mailboxMessages.toLocaleString('en-US')} to ${biggest.mailboxMessages.toLocaleString('en-US')} messages (read here as: grows by 10% or less)`,
+      target: `peak RSS flat from ${n(smallest.mailboxMessages)} to ${n(biggest.mailboxMessages)} messages (read here as: grows by 10% or less)`,
       measured: `${formatNumber(smallest.peakRssMb.median, 1)} MB -> ${formatNumber(biggest.peakRssMb.median, 1)} MB (x${formatNumber(memory.growth, 2)})`,
       verdict: memory.growth <= 1.1 ? 'met' : 'missed',
-      note: quick,
+      note: quickSizes,
     });
   } else {
     verdicts.push({ id: 'rss-peak', target: 'peak RSS under 250 MB', measured: '-', verdict: 'not measured' });
@@ -110,10 +188,10 @@ export function targetsOf(results: Results): TargetVerdict[] {
     rematch
       ? {
           id: 'rematch',
-          target: `rematch of ${rematch.storedMessages.toLocaleString('en-US')} messages under 5 s (whole process)`,
+          target: `rematch of ${n(rematch.storedMessages)} messages under 5 s (whole process)`,
           measured: ms(rematch.wallMs),
           verdict: rematch.wallMs.median < 5000 ? 'met' : 'missed',
-          note: rematch.storedMessages < 100_000 ? quick : undefined,
+          note: rematch.storedMessages < 100_000 ? quickSizes : undefined,
         }
       : { id: 'rematch', target: 'rematch of 100,000 messages under 5 s', measured: '-', verdict: 'not measured' },
   );
@@ -138,51 +216,92 @@ function header(title: string, columns: number): Array<{ colSpan: number; conten
   return [{ colSpan: columns, content: title }];
 }
 
-function accountTable(title: string, quota: QuotaBackfillResult | Omit<QuotaBackfillResult, 'lastFirm'>): string {
+const METHOD_SHORT: Record<string, string> = { 'messages.get': 'get', 'messages.list': 'list', 'messages.attachments.get': 'attachments' };
+
+/** "get 20.00 + list 0.05 + attachments 1.60 + other 0.01" per stored copy. */
+export function perCopyBreakdown(byMethod: Record<string, number>): string {
+  let other = 0;
+  const parts: string[] = [];
+  for (const [method, units] of Object.entries(byMethod)) {
+    if (METHOD_SHORT[method]) parts.push(`${METHOD_SHORT[method]} ${formatNumber(units, 2)}`);
+    else other += units;
+  }
+  if (other >= 0.005) parts.push(`other ${formatNumber(other, 2)}`);
+  return parts.join(' + ');
+}
+
+function accountTable(title: string, quota: QuotaFigures): string {
   const withNaive = quota.perAccount.some((account) => account.unitsVsNaive !== undefined);
-  const head = ['account', 'mailbox', 'investor mail stored/in mailbox', 'other stored', 'wall s', 'API calls', 'units', 'units/stored', 'units/investor msg', 'get/s', '% of 50 get/s', '429s'];
-  if (withNaive) head.push('units vs naive', 'wall vs naive');
+  const head = ['account', 'mailbox', 'stored (investor/other)', 'wall s', 'ideal s', 'wall/ideal', 'floor s', 'calls', 'units', 'units/copy (crm-mail)', `peak window / ${n(quota.budget)}`, '429s'];
+  if (withNaive) head.push('units vs naive');
   const table = new Table({ head, style: { head: [], border: [] } });
   for (const account of quota.perAccount) {
     const row = [
       account.account,
-      account.mailboxMessages.toLocaleString('en-US'),
-      `${account.storedInvestor.toLocaleString('en-US')}/${account.investorMessagesInMailbox.toLocaleString('en-US')}`,
-      account.storedOther.toLocaleString('en-US'),
+      n(account.mailboxMessages),
+      `${n(account.stored)} (${n(account.storedInvestor)}/${n(account.storedOther)})`,
       formatSummary(account.wallSeconds, '', 1),
+      formatNumber(account.idealSeconds, 1),
+      formatSummary(account.ratioToIdeal, '', 3),
+      formatSummary(account.spendFloorSeconds, '', 0),
       formatSummary(account.apiCalls, '', 0),
       formatSummary(account.units, '', 0),
-      formatSummary(account.unitsPerStoredMessage, '', 2),
-      formatSummary(account.unitsPerStoredInvestorMessage, '', 2),
-      formatSummary(account.getsPerSec, '', 1),
-      pctSummary(account.shareOfGetCeiling),
-      formatSummary(account.refusedByEmulator, '', 0),
+      `${formatSummary(account.unitsPerStoredCopy, '', 2)} (${formatSummary(account.clientUnitsPerStoredCopy, '', 2)})`,
+      formatSummary(account.peakWindowUnits, '', 0),
+      formatSummary(account.refusedQuota, '', 0),
     ];
-    if (withNaive) row.push(account.unitsVsNaive === undefined ? '-' : `${formatNumber(account.unitsVsNaive, 3)}x`, account.wallVsNaive === undefined ? '-' : `${formatNumber(account.wallVsNaive, 3)}x`);
+    if (withNaive) row.push(account.unitsVsNaive === undefined ? '-' : `${formatNumber(account.unitsVsNaive, 3)}x`);
     table.push(row);
   }
   const firm = quota.firm;
   const total = [
     'whole firm',
     '',
-    `${firm.storedInvestor.toLocaleString('en-US')}/${firm.investorMessagesInMailboxes.toLocaleString('en-US')}`,
-    (firm.stored - firm.storedInvestor).toLocaleString('en-US'),
+    `${n(firm.stored)} (${n(firm.storedInvestor)}/${n(firm.stored - firm.storedInvestor)})`,
     `process ${formatSummary(firm.processWallSeconds, '', 1)}`,
     '',
+    `worst ${formatNumber(firm.worstRatioToIdeal, 3)}`,
+    '',
+    '',
     formatSummary(firm.units, '', 0),
-    formatNumber(firm.units.median / Math.max(1, firm.stored), 2),
-    formatNumber(firm.units.median / Math.max(1, firm.storedInvestor), 2),
-    '',
-    `median ${pct(firm.medianShareOfGetCeiling)}`,
-    '',
+    `${formatSummary(firm.unitsPerStoredCopy, '', 2)} (${formatSummary(firm.clientUnitsPerStoredCopy, '', 2)})`,
+    `max ${n(firm.maxPeakWindowUnits)}`,
+    n(firm.refusedQuota),
   ];
-  if (withNaive && quota.versusNaive) total.push(`${formatNumber(quota.versusNaive.unitsRatio, 3)}x`, `${formatNumber(quota.versusNaive.wallRatio, 3)}x`);
-  else if (withNaive) total.push('', '');
+  if (withNaive) total.push(quota.versusNaive ? `${formatNumber(quota.versusNaive.unitsRatio, 3)}x` : '');
   table.push(total);
+  const first = quota.perAccount[0];
   return (
     `${title}\n${table.toString()}\n` +
+    `wall = the account's own run as crm-mail reports it; ideal = stored copies x ${quota.unitsPerGet} units / ${budgetLabel(quota.model, quota.budget)} x 1 ${modelFacts(quota.model).per}; ` +
+    `floor = the fastest the units the account really spent (listing and attachments included) could be spent from an idle window: (ceil(units / budget) - 1) windows.\n` +
+    (first ? `units per stored copy by method (${first.account}): ${perCopyBreakdown(first.unitsPerCopyByMethod)}\n` : '') +
+    `the whole process over the largest account's ideal: ${formatSummary(firm.processRatioToSlowestIdeal, 'x', 3)}; ` +
     `sync process: peak RSS ${formatSummary(firm.peakRssMb, ' MB', 1)}; CPU time ${formatSummary(firm.processCpuSeconds, ' s', 1)} over ${formatSummary(firm.processWallSeconds, ' s', 1)} of wall time`
   );
+}
+
+function naiveSection(quota: QuotaFigures): string[] {
+  const naive = quota.naive;
+  if (!naive) return [];
+  const out: string[] = [];
+  const table = new Table({ head: ['account', 'messages listed', 'list s', 'list units', 'naive units (exact)', 'naive wall s (est.)'], style: { head: [], border: [] } });
+  out.push(
+    `Naive baseline under the ${quota.model} model (list everything, get every message raw at ${quota.unitsPerGet} units; real client at the same budget): ${naive.method}` +
+      (naive.wallMethod === 'timed sample' ? `; sampled ${formatNumber(naive.sampleRawPerSec ?? Number.NaN, 1)} raw gets/s on ${naive.sampleAccount}` : ''),
+  );
+  for (const entry of naive.perAccount) {
+    table.push([entry.account, n(entry.listedMessages), formatNumber(entry.listSeconds, 2), n(entry.listUnits), n(entry.units), formatNumber(entry.estimatedWallSeconds, 0)]);
+  }
+  out.push(table.toString());
+  const v = quota.versusNaive;
+  if (v) {
+    out.push(
+      `crm-mail vs naive (whole firm, ${quota.model}): ${n(v.crmUnits)} vs ${n(v.naiveUnits)} units = ${formatNumber(v.unitsRatio, 3)}x (${formatNumber(v.timesFewerUnits, 1)}x fewer); ` +
+        `sum of account wall times ${formatNumber(v.crmWallSeconds, 0)} s vs ${formatNumber(v.naiveWallSeconds, 0)} s (est.) = ${formatNumber(v.wallRatio, 3)}x`,
+    );
+  }
+  return out;
 }
 
 export function renderReport(results: Results): string {
@@ -194,46 +313,32 @@ export function renderReport(results: Results): string {
   if (results.firm) out.push(`firm: ${results.firm.description}; ${results.firm.partners} partners, ${results.firm.investors} investors`);
   out.push('');
 
-  if (results.quota) {
-    out.push(accountTable(`1. Backfill under quota: emulator 250 units/s per user, CRM_GMAIL_RATE_UNITS_SEC=${results.quota.clientRateUnitsPerSec}, ${results.quota.accountConcurrency} accounts at once, ${results.quota.repetitions} run(s)`, results.quota));
-    const naive = results.quota.naive;
-    if (naive) {
-      const table = new Table({ head: ['account', 'messages listed', 'list s', 'list units', 'naive units (exact)', 'naive wall s (est.)'], style: { head: [], border: [] } });
-      out.push(
-        `Naive baseline (list everything, get every message raw; real client, same quota). Raw fetch timed on ${naive.sampleMessages} messages of ${naive.sampleAccount}: ` +
-          `${formatNumber(naive.sampleRawPerSec, 1)} messages/s; each account's naive wall time is its measured listing time + its message count / that rate (extrapolated from a sample, not a full run).`,
-      );
-      for (const entry of naive.perAccount) {
-        table.push([entry.account, entry.listedMessages.toLocaleString('en-US'), formatNumber(entry.listSeconds, 2), entry.listUnits.toLocaleString('en-US'), entry.units.toLocaleString('en-US'), formatNumber(entry.estimatedWallSeconds, 0)]);
-      }
-      out.push(table.toString());
-      const v = results.quota.versusNaive;
-      if (v) {
-        out.push(
-          `crm-mail vs naive (whole firm): ${v.crmUnits.toLocaleString('en-US')} vs ${v.naiveUnits.toLocaleString('en-US')} units = ${formatNumber(v.unitsRatio, 3)}x (${formatNumber(v.timesFewerUnits, 1)}x fewer); ` +
-            `sum of account wall times ${formatNumber(v.crmWallSeconds, 0)} s vs ${formatNumber(v.naiveWallSeconds, 0)} s (est.) = ${formatNumber(v.wallRatio, 3)}x`,
-        );
-      }
-    }
-    out.push('');
+  for (const model of ['2026', 'legacy'] as const) {
+    const quota = results.quota?.[model];
+    if (!quota) continue;
+    const facts = modelFacts(model);
+    out.push(
+      accountTable(
+        `1. Backfill under the ${model} model: emulator ${n(quota.emulatorUserLimit)} units per ${facts.per} per user (Gmail's limit; get ${quota.unitsPerGet} units), ` +
+          `crm-mail at ${quota.budgetSource}, ${quota.accountConcurrency} accounts at once, ${quota.repetitions} run(s)`,
+        quota,
+      ),
+    );
+    out.push(...naiveSection(quota), '');
   }
   if (results.quotaSingle) {
-    out.push(accountTable(`1a. The first account's backfill alone in its process (same quota and rate), ${results.quotaSingle.repetitions} run: no other account competes for the process's one JS thread`, results.quotaSingle));
-    out.push('');
-  }
-  if (results.defaultRate) {
-    out.push(accountTable(`1b. The same backfill with crm-mail's default CRM_GMAIL_RATE_UNITS_SEC=150 (60% of Gmail's 250 by design), ${results.defaultRate.repetitions} run(s)`, results.defaultRate));
+    const single = results.quotaSingle;
+    out.push(accountTable(`1a. The first account's backfill alone in its process (${single.model} model, ${single.budgetSource}), ${single.repetitions} run: no other account competes for the process's one JS thread`, single));
     out.push('');
   }
 
   const table = new Table({ head: ['figure', 'measured: median (min-max)'], style: { head: [], border: [] }, colWidths: [62, 70], wordWrap: true });
   if (results.local) {
     const local = results.local;
-    table.push(header(`2. Local ceiling: the firm's first mailbox (${local.account}, ${local.mailboxMessages.toLocaleString('en-US')} messages), quota off, crm-mail's limiter at 100,000 units/s, ${local.repetitions} run(s)`, 2));
+    table.push(header(`2. Local ceiling: the firm's first mailbox (${local.account}, ${local.mailboxMessages.toLocaleString('en-US')} messages), emulator quota off, crm-mail unmetered (${local.clientQuota}), ${local.repetitions} run(s)`, 2));
     table.push(['whole sync process; the account\'s own run (as crm-mail reports it)', `${formatSummary(local.processWallSeconds, ' s')}; ${formatSummary(local.accountRunSeconds, ' s')}`]);
     table.push([`messages stored (fetched, parsed, matched, written) per second of the account's run; ${local.storedPerRun.toLocaleString('en-US')} per run`, formatSummary(local.storedPerSec, '/s', 0)]);
     table.push(['the same per second of the whole process (startup, index build included)', formatSummary(local.storedPerProcessSec, '/s', 0)]);
-    table.push([`headers fetched, parsed and matched per second of the account's run; ${local.fetchedMetadataPerRun.toLocaleString('en-US')} per run`, formatSummary(local.metadataPerSec, '/s', 0)]);
     if (local.profile) {
       const p = local.profile;
       table.push(header(`Where the time goes (node --cpu-prof of one more run, ${formatNumber(p.wallSeconds, 1)} s; crm-mail's process only)`, 2));
@@ -253,20 +358,21 @@ export function renderReport(results: Results): string {
     table.push(['capture into SQLite (pages of 100 per transaction)', `${p.capturePerSecond.toLocaleString('en-US')}/s`]);
     table.push([`investor index rebuild, ${p.indexInvestors.toLocaleString('en-US')} investors`, `${p.indexBuildMedianMs} ms median, ${p.indexBuildMinMs} ms fastest`]);
   }
-  if (results.noop) {
-    const n = results.noop;
-    table.push(header(`3. Incremental, no new mail: ${n.accounts} accounts, ${n.repetitions} runs of ${n.command}`, 2));
-    table.push(['whole process wall time (startup included)', ms(n.wallMs)]);
-    table.push(['API calls per account', formatSummary(n.apiCallsPerAccount)]);
-    table.push(['quota units per account', formatSummary(n.unitsPerAccount)]);
-    table.push(['API calls by method (last run, all accounts)', Object.entries(n.byMethod).map(([method, count]) => `${method} ${count}`).join(', ') || 'none']);
+  for (const model of ['2026', 'legacy'] as const) {
+    const noop = results.noop?.[model];
+    if (!noop) continue;
+    table.push(header(`3. Incremental, no new mail (${model} model): ${noop.accounts} accounts, ${noop.repetitions} runs of ${noop.command}`, 2));
+    table.push(['whole process wall time (startup included)', ms(noop.wallMs)]);
+    table.push(['API calls per account', formatSummary(noop.apiCallsPerAccount)]);
+    table.push(['quota units per account', formatSummary(noop.unitsPerAccount)]);
+    table.push(['API calls by method (last run, all accounts); quota refusals', `${Object.entries(noop.byMethod).map(([method, count]) => `${method} ${count}`).join(', ') || 'none'}; ${noop.refusedQuota}`]);
   }
   if (results.memory) {
     const mem = results.memory;
     table.push(header(`4. Memory: ${mem.scenario}; ${mem.repetitions} run(s) each`, 2));
     for (const point of mem.points) {
       table.push([
-        `peak RSS, ${point.mailboxMessages.toLocaleString('en-US')}-message mailbox (${point.stored.toLocaleString('en-US')} stored, ${point.fetchedMetadata.toLocaleString('en-US')} headers fetched)`,
+        `peak RSS, ${point.mailboxMessages.toLocaleString('en-US')}-message mailbox (${point.stored.toLocaleString('en-US')} stored, ${point.fetched.toLocaleString('en-US')} fetched)`,
         `${formatSummary(point.peakRssMb, ' MB', 1)}; V8 heap alive after a full GC at exit ${formatSummary(point.liveHeapAtExitMb, ' MB', 1)}; wall ${formatSummary(point.wallSeconds, ' s', 1)}`,
       ]);
     }
@@ -300,7 +406,7 @@ export function renderReport(results: Results): string {
   if (table.length > 0) out.push(table.toString(), '');
 
   if (results.targets) {
-    const targets = new Table({ head: ['target (issue 9)', 'measured', 'verdict'], style: { head: [], border: [] }, colWidths: [56, 64, 14], wordWrap: true });
+    const targets = new Table({ head: ['target (issues 12 and 9)', 'measured', 'verdict'], style: { head: [], border: [] }, colWidths: [56, 64, 14], wordWrap: true });
     for (const target of results.targets) targets.push([target.target, target.note ? `${target.measured} [${target.note}]` : target.measured, target.verdict]);
     out.push(targets.toString());
   }

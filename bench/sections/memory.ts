@@ -3,9 +3,11 @@
  * ten times larger mailbox in the same run, so flatness is a measured ratio. The sync runs as its own
  * process; its peak is the kernel's ru_maxrss reported at exit by a preload (see lib/peak-rss.ts).
  */
-import { generateScenario, startEmulator } from '../../src/emulator/index.js';
+import { generateScenario } from '../../src/emulator/index.js';
 import { runCrmMailOk, parseJson } from '../lib/crm-cli.js';
 import { createFirm } from '../lib/firm.js';
+import { startUnmeteredEmulator } from '../lib/quota.js';
+import { UNMETERED_LABEL } from './backfill.js';
 import { round, summarize, sum, type Summary } from '../lib/stats.js';
 
 type Log = (line: string) => void;
@@ -13,7 +15,8 @@ type Log = (line: string) => void;
 export interface MemoryPoint {
   mailboxMessages: number;
   listed: number;
-  fetchedMetadata: number;
+  /** Messages fetched (in full: search-found mail is fetched once, with no headers-first get). */
+  fetched: number;
   stored: number;
   wallSeconds: Summary;
   peakRssMb: Summary;
@@ -37,14 +40,14 @@ export async function benchMemory(sizes: number[], repetitions: number, log: Log
   const points: MemoryPoint[] = [];
   for (const size of sizes) {
     const scenario = generateScenario({ seed: 17, partners: 1, investors: 200, messages: size, investorFraction: 0.05 });
-    const emulator = await startEmulator({ scenario, quotaUnitsPerSec: 0 });
+    const emulator = await startUnmeteredEmulator(scenario);
     try {
       const walls: number[] = [];
       const peaks: number[] = [];
       const live: number[] = [];
       let counts = { listed: 0, fetched: 0, stored: 0 };
       for (let repetition = 0; repetition < repetitions; repetition++) {
-        const firm = await createFirm(emulator, scenario, { rateUnitsPerSec: 100_000 });
+        const firm = await createFirm(emulator, scenario, { quota: 'unmetered' });
         try {
           const run = await runCrmMailOk(['--json', 'sync', '--no-propose'], { env: firm.env, measureRss: true });
           const summary = parseJson<SyncJson>(run, 'crm-mail sync');
@@ -67,13 +70,13 @@ export async function benchMemory(sizes: number[], repetitions: number, log: Log
           firm.remove();
         }
       }
-      points.push({ mailboxMessages: scenario.mailboxes[scenario.partners[0]!.email]!.length, listed: counts.listed, fetchedMetadata: counts.fetched, stored: counts.stored, wallSeconds: summarize(walls), peakRssMb: summarize(peaks, 1), liveHeapAtExitMb: summarize(live, 1) });
+      points.push({ mailboxMessages: scenario.mailboxes[scenario.partners[0]!.email]!.length, listed: counts.listed, fetched: counts.fetched, stored: counts.stored, wallSeconds: summarize(walls), peakRssMb: summarize(peaks, 1), liveHeapAtExitMb: summarize(live, 1) });
     } finally {
       await emulator.stop();
     }
   }
   return {
-    scenario: `one partner, 200 investors, 5% investor mail (generateScenario seed 17); emulator quota off, CRM_GMAIL_RATE_UNITS_SEC=100000, default capture (matched)`,
+    scenario: `one partner, 200 investors, 5% investor mail (generateScenario seed 17); emulator quota off, crm-mail unmetered (${UNMETERED_LABEL}), default capture (matched)`,
     repetitions,
     points,
     growth: round(points[points.length - 1]!.peakRssMb.median / points[0]!.peakRssMb.median, 3),
