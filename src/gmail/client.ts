@@ -498,7 +498,7 @@ export class GmailAccountClient {
     const queue = new BatchQueue(ids);
     let reauthorized = false;
     while (!queue.empty) {
-      const group = queue.next(this.currentBatchSize, this.clock());
+      const group = queue.next(this.sizeThatFits(), this.clock());
       if (!group) {
         await this.sleep(Math.max(1, queue.nextReadyAt() - this.clock()));
         continue;
@@ -641,6 +641,16 @@ export class GmailAccountClient {
     for (const item of rateLimited) queue.retry(item, now + Math.max(quotaWait, concurrencyWait));
     if (rateLimited.length === 0 && !troubled) this.growBatch();
     return renewed;
+  }
+
+  /**
+   * The batch size to send now: a window with room for 20 gets but not for 50 takes a batch of 20
+   * now, instead of leaving that room unused while a full batch waits for the window to turn
+   * (under the 2026 model, 400 of every 5,400 units).
+   */
+  private sizeThatFits(): number {
+    const fits = Math.floor(Math.min(this.quota.room(), this.projectQuota?.room() ?? Number.POSITIVE_INFINITY) / this.model.units['messages.get']);
+    return fits >= 1 ? Math.min(this.currentBatchSize, fits) : this.currentBatchSize;
   }
 
   /**

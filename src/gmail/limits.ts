@@ -124,6 +124,13 @@ export class QuotaLimiter {
     this.lastRefusal = now;
   }
 
+  /** Units that could be granted right now without waiting (0 while paused). */
+  room(): number {
+    const now = this.now();
+    if (now < this.notBefore) return 0;
+    return Math.max(0, this.capacity - this.inWindow());
+  }
+
   /** Milliseconds until `units` more could be granted, by this meter's count (0 when now). */
   timeUntilRoom(units: number): number {
     const now = this.now();

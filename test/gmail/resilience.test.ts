@@ -239,6 +239,15 @@ describe('batches', () => {
     expect(gmail.batchSize).toBe(50);
   });
 
+  it('a window with room for part of a batch sends that part now instead of leaving the room unused', async () => {
+    // 2026 prices (20 units a get) on a one-second window of 1,000 units, so the test waits a second, not a minute.
+    const gmail = client({ batch: true, quotaModel: '2026', budget: 1000, quotaWindowMs: 1000 });
+    expect(messagesOnly(await gmail.getMessages(ids.slice(600, 630), 'minimal'))).toBe(30);
+    expect(messagesOnly(await gmail.getMessages(ids.slice(630, 660), 'minimal'))).toBe(30);
+    // 30 gets, then 20 that fit in the 400 units left, then the last 10 once the window turned.
+    expect(gmail.stats()).toMatchObject({ batches: 3, units: 1200 });
+  });
+
   it('"Too many concurrent requests" parts lower the batch size to what got through; it then grows only one part per clean batch', async () => {
     const gmail = client({ batch: true });
     emu.injectFault({ method: 'messages.get', kind: '429-concurrent', times: 30 });
