@@ -88,16 +88,18 @@ describe('peak RSS preload', () => {
   });
 });
 
+/** An empty results file, as the runner starts it: each verdict test fills in its own figures. */
+const base = (): Results => ({
+  suite: 'crm-mail benchmarks (issues 9 and 12)',
+  command: 'npm run bench',
+  mode: 'full',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  machine: { cpus: 2, cpuModel: 'x', memoryGb: 8, node: 'v20', platform: 'linux', loadAverageAtStart: [0, 0, 0] },
+  plan: {} as Results['plan'],
+  notMeasured: [],
+});
+
 describe('target verdicts', () => {
-  const base = (): Results => ({
-    suite: 'crm-mail benchmarks (issues 9 and 12)',
-    command: 'npm run bench',
-    mode: 'full',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    machine: { cpus: 2, cpuModel: 'x', memoryGb: 8, node: 'v20', platform: 'linux', loadAverageAtStart: [0, 0, 0] },
-    plan: {} as Results['plan'],
-    notMeasured: [],
-  });
 
   it('says "not measured" for every target of a section that did not run', () => {
     const verdicts = targetsOf(base());
@@ -177,15 +179,6 @@ describe('quota-bound ideal and spend floor', () => {
 });
 
 describe('quota verdicts', () => {
-  const base = (): Results => ({
-    suite: 'crm-mail benchmarks (issues 9 and 12)',
-    command: 'npm run bench',
-    mode: 'full',
-    startedAt: '2026-01-01T00:00:00.000Z',
-    machine: { cpus: 2, cpuModel: 'x', memoryGb: 8, node: 'v20', platform: 'linux', loadAverageAtStart: [0, 0, 0] },
-    plan: {} as Results['plan'],
-    notMeasured: [],
-  });
   const quota = (ratios: number[], unitsPerCopy: number[], peak: number, refused: number): QuotaFigures =>
     ({
       model: '2026',
