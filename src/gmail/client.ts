@@ -23,7 +23,7 @@ import {
 import { isLoopbackUrl, type CredentialProvider, type GmailAuthClient } from './auth.js';
 import { BatchFormatError, decodeBatch, encodeBatch, matchBatchResponses, type BatchPart } from './batch.js';
 import { QuotaLimiter, realSleep, Semaphore, type Sleep } from './limits.js';
-import { quotaModel, type GmailMethod, type QuotaModel, type QuotaModelName } from './quotaModel.js';
+import { quotaModel, quotaRateOf, type GmailMethod, type QuotaModel, type QuotaModelName } from './quotaModel.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isConcurrencyLimit, isExpiredAccessToken, isRateLimit, retryDelay, toCrmMailError, type RetryPolicy } from './retry.js';
 import { mailboxKey } from '../mail/addresses.js';
 
@@ -224,7 +224,7 @@ export class GmailAccountClient {
 
   /** What a message get costs and the account's budget per minute, for time-left estimates. */
   quotaRate(): { unitsPerGet: number; unitsPerMinute: number } {
-    return { unitsPerGet: this.model.units['messages.get'], unitsPerMinute: (this.quota.capacity * 60_000) / this.quota.windowMs };
+    return quotaRateOf({ ...this.model, windowMs: this.quota.windowMs }, this.quota.capacity);
   }
 
   stats(): GmailCallStats {

@@ -88,6 +88,11 @@ export function describeQuotaModel(model: QuotaModel, budget: number): string {
   return `${model.name} model: Gmail allows ${n.format(model.gmailUserLimit)} units per ${per} per user, messages.get costs ${model.units['messages.get']}; crm-mail spends at most ${n.format(budget)} per ${per} per account`;
 }
 
+/** What a get costs and `budget` units per window of the model amount to per minute. */
+export function quotaRateOf(model: QuotaModel, budget: number): { unitsPerGet: number; unitsPerMinute: number } {
+  return { unitsPerGet: model.units['messages.get'], unitsPerMinute: (budget * 60_000) / model.windowMs };
+}
+
 /**
  * The quota-bound time to fetch `gets` messages one get each at `budget` units per window (the
  * ideal the backfill is measured against, and the basis of the time-left estimate).

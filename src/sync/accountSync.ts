@@ -16,13 +16,13 @@ import {
 } from '../db/accounts.js';
 import { emptyCounts, finishRun, saveRunProgress, setRunKind, startRun, type RunCounts, type RunKind, type RunStatus } from '../db/syncRuns.js';
 import { CrmMailError, HistoryExpiredError } from '../errors.js';
-import { parseCheckpoint, serializeCheckpoint, type ListingCheckpoint } from './checkpoint.js';
+import { parseCheckpoint, quotaTimeLeftMs, serializeCheckpoint, type ListingCheckpoint } from './checkpoint.js';
 import { walkHistory } from './history.js';
 import { LISTING_CHUNK, walkListing, type ListingProgress } from './listing.js';
 import { deferredSummary, listDeferred } from '../db/deferred.js';
 import { storeNewMessages } from './storePage.js';
-import type { AttachmentOutcome, MatchIndex } from './ports.js';
-import { copyApiStats, pageContextFor, type MailboxWork, type PageContext } from './storePage.js';
+import type { AttachmentOutcome, MatchIndex, QuotaRate } from './ports.js';
+import { copyApiStats, pageContextFor, searchesFor, type MailboxWork, type PageContext } from './storePage.js';
 
 /** How far before the last good sync a re-list starts, so nothing at the edge of the gap is missed. */
 export const RELIST_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -61,11 +61,6 @@ export interface AccountSyncResult {
   details: Record<string, unknown>;
 }
 
-function searchesFor(index: MatchIndex, capture: 'matched' | 'all'): string[] {
-  // 'all' captures the whole mailbox: one search lists everything but excluded people's mail.
-  return capture === 'all' ? [index.exclusionSearch()] : index.searchQueries();
-}
-
 export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncResult> {
   const now = input.now ?? (() => new Date());
   const started = now();
@@ -89,7 +84,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
       stored: counts.stored,
       handled: progress.handled,
       estimate: progress.estimate,
-      etaMs: progress.estimate === undefined ? undefined : timeLeftMs(input.client, progress.estimate - progress.handled),
+      etaMs: progress.estimate === undefined ? undefined : quotaTimeLeftMs(progress.estimate - progress.handled, input.client.quotaRate?.()),
     });
   let complete = true;
   const stopForTime = (): void => {
@@ -222,12 +217,6 @@ async function retryDeferred(
   return result;
 }
 
-/** How long fetching `messages` more would take at the account's quota budget, one get each. */
-function timeLeftMs(client: AccountSyncInput['client'], messages: number): number | undefined {
-  const rate = client.quotaRate?.();
-  if (!rate || messages <= 0) return messages <= 0 ? 0 : undefined;
-  return Math.round(((messages * rate.unitsPerGet) / rate.unitsPerMinute) * 60_000);
-}
 
 /** The listing is complete: its cursor becomes the incremental cursor, and the checkpoint goes. */
 function finishListing(db: Db, accountId: number, checkpoint: ListingCheckpoint): void {

@@ -82,6 +82,13 @@ export function listingTotalEstimate(checkpoint: ListingCheckpoint): number | un
   return Math.max(checkpoint.handled ?? 0, Math.round(seen + (seen / estimates.length) * remaining));
 }
 
+/** How long fetching `messages` more takes at a quota rate, one get each (undefined without a rate). */
+export function quotaTimeLeftMs(messages: number, rate: { unitsPerGet: number; unitsPerMinute: number } | undefined): number | undefined {
+  if (messages <= 0) return 0;
+  if (!rate) return undefined;
+  return Math.round(((messages * rate.unitsPerGet) / rate.unitsPerMinute) * 60_000);
+}
+
 /** Restricts a search to mail received since `sinceMs` (epoch seconds: exact, no time-zone guess). */
 export function windowedQuery(query: string, sinceMs: number | undefined): string {
   if (sinceMs === undefined) return query;

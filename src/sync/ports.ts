@@ -28,6 +28,12 @@ export interface ApiStats {
   throttled: number;
 }
 
+/** What one message get costs and an account's budget per minute: the basis of every time-left estimate. */
+export interface QuotaRate {
+  unitsPerGet: number;
+  unitsPerMinute: number;
+}
+
 /** One mailbox's Gmail, as the engine uses it. */
 export interface MailboxClient {
   getProfile(): Promise<{ emailAddress?: string | null; historyId?: string | null }>;
@@ -37,7 +43,7 @@ export interface MailboxClient {
   listHistory(options: { startHistoryId: string; historyTypes: string[] }): AsyncIterable<HistoryPage>;
   stats(): ApiStats;
   /** What one message get costs and the account's budget, for time-left estimates. */
-  quotaRate?(): { unitsPerGet: number; unitsPerMinute: number };
+  quotaRate?(): QuotaRate;
   /** How long `count` message gets would wait for quota if sent now (time budgets). */
   waitForGets?(count: number): number;
 }

@@ -8,17 +8,12 @@ import { accountCounts, listAccounts, type Account, type AccountCounts } from '.
 import { lastRun, type SyncRun } from '../db/syncRuns.js';
 import { currentLease } from '../db/lease.js';
 import { deferredSummary } from '../db/deferred.js';
-import { listingTotalEstimate, parseCheckpoint } from './checkpoint.js';
+import { listingTotalEstimate, parseCheckpoint, quotaTimeLeftMs } from './checkpoint.js';
+import type { QuotaRate } from './ports.js';
 
 /** A message deferred longer than this alerts: Gmail has refused it for a whole day of runs. */
 export const DEFERRED_ALERT_MS = 24 * 60 * 60 * 1000;
 
-/** What a get costs and an account's budget, from the configured quota model. */
-export interface QuotaRate {
-  model: string;
-  unitsPerGet: number;
-  unitsPerMinute: number;
-}
 
 export interface BackfillProgress {
   /** Messages of the listing settled so far. */
@@ -105,7 +100,7 @@ function listingProgress(account: Account, rate: QuotaRate | undefined): Backfil
     estimate,
     searchesDone: checkpoint.queryIndex,
     searches: checkpoint.queries.length,
-    etaMs: left === null || !rate ? null : Math.round(((left * rate.unitsPerGet) / rate.unitsPerMinute) * 60_000),
+    etaMs: left === null ? null : quotaTimeLeftMs(left, rate) ?? null,
   };
 }
 

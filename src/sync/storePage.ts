@@ -52,6 +52,11 @@ export function copyApiStats(client: MailboxClient, counts: RunCounts): void {
  */
 export const IGNORED_LABELS = new Set(['SPAM', 'TRASH', 'DRAFT', 'CHAT']);
 
+/** The searches a listing walks: the investor searches, or with capture=all the whole mailbox but excluded people's mail. */
+export function searchesFor(index: MatchIndex, capture: 'matched' | 'all'): string[] {
+  return capture === 'all' ? [index.exclusionSearch()] : index.searchQueries();
+}
+
 /** Excluded mail (spouse, doctor, lawyers) is never kept, whatever the capture mode. */
 function isKept(match: MatchOutcome, capture: 'matched' | 'all'): boolean {
   if (match.excluded) return false;
@@ -104,14 +109,20 @@ export interface StoredPage {
 
 const isIgnored = (message: GmailMessage): boolean => (message.labelIds ?? []).some((label) => IGNORED_LABELS.has(label));
 
-/** The full messages worth keeping, parsed and matched; the rest is dropped here, in memory, never written. */
+/** The message parsed and matched when it is worth keeping (not Spam/Trash/draft, an investor's, not excluded), else undefined. */
+async function worthKeeping(context: PageContext, message: GmailMessage): Promise<{ parsed: ParsedMessage; match: MatchOutcome } | undefined> {
+  if (isIgnored(message)) return undefined;
+  const parsed = await context.store.parse(message);
+  const match = context.index.match(parsed, context.accountEmail);
+  return isKept(match, context.capture) ? { parsed, match } : undefined;
+}
+
+/** The full messages worth keeping; the rest is dropped here, in memory, never written. */
 async function keepable(context: PageContext, messages: Iterable<GmailMessage>): Promise<Array<{ parsed: ParsedMessage; match: MatchOutcome }>> {
   const ready: Array<{ parsed: ParsedMessage; match: MatchOutcome }> = [];
   for (const message of messages) {
-    if (isIgnored(message)) continue;
-    const parsed = await context.store.parse(message);
-    const match = context.index.match(parsed, context.accountEmail);
-    if (isKept(match, context.capture)) ready.push({ parsed, match });
+    const kept = await worthKeeping(context, message);
+    if (kept) ready.push(kept);
   }
   return ready;
 }
@@ -120,11 +131,7 @@ async function keepable(context: PageContext, messages: Iterable<GmailMessage>):
 async function fetchByHeaders(context: PageContext, ids: string[]): Promise<Fetched> {
   const headers = await fetchAll(context, ids, 'metadata');
   const wanted: string[] = [];
-  for (const [id, message] of headers.present) {
-    if (isIgnored(message)) continue;
-    const match = context.index.match(await context.store.parse(message), context.accountEmail);
-    if (isKept(match, context.capture)) wanted.push(id);
-  }
+  for (const [id, message] of headers.present) if (await worthKeeping(context, message)) wanted.push(id);
   const full = await fetchAll(context, wanted, 'full');
   return { present: full.present, gone: [...headers.gone, ...full.gone], failed: new Map([...headers.failed, ...full.failed]) };
 }

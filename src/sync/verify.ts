@@ -8,7 +8,7 @@ import { listableGmailIds } from '../db/accounts.js';
 import { storedGmailIds } from '../db/emails.js';
 import type { GmailMessage, MailboxClient } from './ports.js';
 import { rematchStored, type MatchDifference } from './rematch.js';
-import { IGNORED_LABELS, pageContextFor, storeNewMessages, type MailboxWork } from './storePage.js';
+import { IGNORED_LABELS, pageContextFor, searchesFor, storeNewMessages, type MailboxWork } from './storePage.js';
 import { emptyCounts } from '../db/syncRuns.js';
 
 export interface VerifyExample {
@@ -78,7 +78,7 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
 
   // 1. What Gmail lists.
   const listed = new Set<string>();
-  const queries = input.capture === 'all' ? [input.index.exclusionSearch()] : input.index.searchQueries();
+  const queries = searchesFor(input.index, input.capture);
   for (const query of queries) {
     for await (const page of client.listMessages({ q: query === '' ? undefined : query, pageSize: input.pageSize })) {
       for (const message of page.messages) listed.add(message.id);

@@ -35,7 +35,6 @@ export async function startFirm(
   const env: Record<string, string> = {
     CRM_DB_PATH: dbPath,
     ...crmMailSettings(emu),
-    CRM_GMAIL_RATE_UNITS_SEC: '100000',
     CRM_GMAIL_ATTACHMENTS_DIR: join(dir, `${options.name ?? 'crm'}-attachments`),
     NO_PROXY: '127.0.0.1,localhost',
     ...options.env,

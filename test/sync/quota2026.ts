@@ -14,8 +14,7 @@ export interface SyncSummary {
 }
 
 export async function meteredFirm(dir: string, name: string, scenario: ScenarioOptions, emulator: Omit<EmulatorOptions, 'scenario'>, env: Record<string, string> = {}): Promise<Firm> {
-  // The firm helper's generous legacy rate is cleared: these runs use crm-mail's own defaults.
-  const firm = await startFirm(dir, { scenario, emulator, env: { CRM_GMAIL_RATE_UNITS_SEC: '', ...env }, name });
+  const firm = await startFirm(dir, { scenario, emulator, env, name });
   const enrolled = await runCli(['enroll-all'], { env: firm.env });
   expect(enrolled.code, enrolled.stderr).toBe(0);
   return firm;

@@ -53,10 +53,8 @@ CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
     )
     .action(async (options: { account?: string }) => {
       const db = ctx.db({ mustExist: true });
-      const { quotaModel } = await import('../../gmail/quotaModel.js');
-      const model = quotaModel(ctx.config.quotaModel);
-      const budget = accountQuotaBudget(ctx.config);
-      const quota = { model: model.name, unitsPerGet: model.units['messages.get'], unitsPerMinute: (budget * 60_000) / model.windowMs };
+      const { quotaModel, quotaRateOf } = await import('../../gmail/quotaModel.js');
+      const quota = quotaRateOf(quotaModel(ctx.config.quotaModel), accountQuotaBudget(ctx.config));
       const report = buildStatus(db, { syncIntervalMin: ctx.config.syncIntervalMin, account: options.account, quota });
       if (report.alerts > 0) ctx.exitCode = EXIT.failure;
       if (ctx.out.json) return ctx.out.data(report);
