@@ -77,11 +77,6 @@ export class QuotaLimiter {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Units per second the budget amounts to (for estimates). */
-  get unitsPerSec(): number {
-    return (this.capacity * 1000) / this.windowMs;
-  }
-
   /**
    * Waits until `units` may be spent and returns the release to call when the request's answer
    * (or failure) came back. A request larger than one window's allowance waits for an empty window.
