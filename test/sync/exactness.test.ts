@@ -41,7 +41,11 @@ describe('backfill completeness', () => {
       codes.push(result.code);
     }
     expect(codes.at(-1)).toBe(0);
-    expect(firm.emu.counters().refused).toBeGreaterThan(20);
+    // The faults really fired: about a tenth of the calls (each message is fetched once, so there are
+    // fewer calls than when headers came first; a count fixed then no longer fits).
+    const served = firm.emu.counters();
+    expect(served.refused).toBeGreaterThan(10);
+    expect(served.refused / served.calls).toBeGreaterThan(0.05);
     const db = firm.open();
     const retries = db.prepare('SELECT sum(retries) AS n FROM email_sync_runs').get() as { n: number };
     db.close();

@@ -137,6 +137,12 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
       if (options.writeScenario && scenario) {
         writeFileSync(options.writeScenario, JSON.stringify({ domain: scenario.domain, partners: scenario.partners, investors: scenario.investors, truth: scenario.truth }) + '\n');
       }
+      // Listening for the stop signal before anything says "ready": a caller that stops the emulator
+      // the moment it reads the banner must find the handler in place.
+      const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
       const ready = { rootUrl: emu.rootUrl, tokenUrl: emu.tokenUrl, domain: emu.domain, users: emu.users, serviceAccountKeyFile: emu.serviceAccountKeyFile, quotaModel: emu.quotaModel };
       if (ctx.out.json) process.stdout.write(JSON.stringify(ready) + '\n');
       else {
@@ -150,10 +156,7 @@ export function registerEmulator(program: Command, ctx: CliContext): void {
         ctx.out.line(`  concurrency:  ${concurrency === 0 ? 'no cap' : `${concurrency} per user (batch parts count one each)`}; faults: ${faultRate}; history kept ${retention} days`);
         ctx.out.line('Press Ctrl+C to stop.');
       }
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGINT', () => resolve('SIGINT'));
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-      });
+      const signal = await stopSignal;
       ctx.out.info(`${signal}: stopping the emulator`);
       await emu.stop();
     });
