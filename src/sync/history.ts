@@ -18,14 +18,24 @@ export interface FoldedHistory {
   labels: Map<string, string[]>;
   /** Ids whose labels changed but whose full label set was not sent. */
   labelsUnknown: Set<string>;
+  /**
+   * Ids taken out of Spam or Trash in this page (and not deleted later in it). Mail that arrived in
+   * Spam was never stored, so for Gmail's "Not spam" (or a restore from Trash) the label change is
+   * the first time crm-mail can see it: such an id goes the way of a new message.
+   */
+  rescued: string[];
   lastRecordId?: string;
 }
+
+/** Labels whose removal brings a message crm-mail left out (see IGNORED_LABELS) back into view. */
+const RESCUE_LABELS = new Set(['SPAM', 'TRASH']);
 
 export function foldHistory(records: GmailHistoryRecord[]): FoldedHistory {
   const added = new Map<string, true>();
   const deleted = new Set<string>();
   const labels = new Map<string, string[]>();
   const labelsUnknown = new Set<string>();
+  const rescued = new Map<string, true>();
   let lastRecordId: string | undefined;
   for (const record of records) {
     if (record.id) lastRecordId = record.id;
@@ -40,6 +50,7 @@ export function foldHistory(records: GmailHistoryRecord[]): FoldedHistory {
       const id = item.message?.id;
       if (!id) continue;
       added.delete(id);
+      rescued.delete(id);
       labels.delete(id);
       labelsUnknown.delete(id);
       deleted.add(id);
@@ -54,8 +65,12 @@ export function foldHistory(records: GmailHistoryRecord[]): FoldedHistory {
         labelsUnknown.add(id);
       }
     }
+    for (const item of record.labelsRemoved ?? []) {
+      const id = item.message?.id;
+      if (id && !deleted.has(id) && (item.labelIds ?? []).some((label) => RESCUE_LABELS.has(label))) rescued.set(id, true);
+    }
   }
-  return { added: [...added.keys()], deleted, labels, labelsUnknown, lastRecordId };
+  return { added: [...added.keys()], deleted, labels, labelsUnknown, rescued: [...rescued.keys()].filter((id) => !added.has(id)), lastRecordId };
 }
 
 /** The cursor a committed page moves to: its last record while more pages follow, else Gmail's current id. */
@@ -82,7 +97,10 @@ export async function walkHistory(context: PageContext, startHistoryId: string, 
   for await (const page of context.client.listHistory({ startHistoryId, historyTypes: HISTORY_TYPES })) {
     const folded = foldHistory(page.history ?? []);
     context.counts.listed += folded.added.length;
-    const toFetch = folded.added.filter((id) => !(folded.labels.get(id) ?? []).some((label) => IGNORED_LABELS.has(label)));
+    // A rescued id already stored (it was captured before it went to Trash) is skipped by the store
+    // path; one never stored is fetched headers first like any new message.
+    const candidates = [...folded.added, ...folded.rescued];
+    const toFetch = candidates.filter((id) => !(folded.labels.get(id) ?? []).some((label) => IGNORED_LABELS.has(label)));
     const unknown = [...folded.labelsUnknown].filter((id) => !folded.added.includes(id));
     const refreshed = await currentLabels(context, unknown);
     const next = cursorAfterPage(page, folded, cursor);

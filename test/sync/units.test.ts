@@ -23,6 +23,21 @@ describe('history folding', () => {
     expect(folded.lastRecordId).toBe('19');
   });
 
+  it('sends ids taken out of Spam or Trash the way of new messages, unless deleted later in the page', () => {
+    const folded = foldHistory([
+      { id: '20', labelsRemoved: [{ message: { id: 'spam', labelIds: ['INBOX'] }, labelIds: ['SPAM'] }] },
+      { id: '21', labelsRemoved: [{ message: { id: 'trash', labelIds: ['INBOX'] }, labelIds: ['TRASH'] }] },
+      { id: '22', labelsRemoved: [{ message: { id: 'read', labelIds: ['INBOX'] }, labelIds: ['UNREAD'] }] },
+      { id: '23', labelsRemoved: [{ message: { id: 'gone', labelIds: ['INBOX'] }, labelIds: ['SPAM'] }] },
+      { id: '24', messagesDeleted: [{ message: { id: 'gone' } }] },
+      { id: '25', messagesAdded: [{ message: { id: 'new', labelIds: ['SPAM'] } }] },
+      { id: '26', labelsRemoved: [{ message: { id: 'new', labelIds: ['INBOX'] }, labelIds: ['SPAM'] }] },
+    ]);
+    expect(folded.rescued).toEqual(['spam', 'trash']);
+    expect(folded.added).toEqual(['new']);
+    expect(folded.labels.get('new')).toEqual(['INBOX']);
+  });
+
   it('moves the cursor to the last record while pages follow, to Gmail\'s current id on the last page', () => {
     const folded = foldHistory([{ id: '40' }, { id: '44' }]);
     expect(cursorAfterPage({ history: [], nextPageToken: 'p2', historyId: '90' }, folded, '30')).toBe('44');
