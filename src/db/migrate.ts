@@ -175,6 +175,7 @@ export function assertMigrated(db: Db): void {
 export const OWN_TABLES = [
   'email_activity_proposals',
   'email_deferred_messages',
+  'email_unsearchable_terms',
   'email_attachments',
   'email_investor_matches',
   'email_participants',

@@ -6,6 +6,7 @@ import type { Db } from '../db/open.js';
 import { migrationStatus, readApplied, readMigrationFiles, OWN_TABLES, type MigrationFile } from '../db/migrate.js';
 import { enrolledAccounts, foreignKeysEnabled, foreignKeyViolations, tableColumns } from '../db/schemaInfo.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
+import { listUnsearchableTerms } from '../db/unsearchable.js';
 
 /** A column the contract needs, with the type a fix should give it. */
 interface ContractColumn {
@@ -142,6 +143,16 @@ export function checkAccounts(db: Db): CheckResult {
       'accounts',
       `${needConsent.length} of ${accounts.length} mailboxes need OAuth consent again: ${needConsent.join(', ')}`,
       `the partner runs: crm-mail auth oauth ${needConsent[0]}`,
+    );
+  }
+  const unsearchable = listUnsearchableTerms(db);
+  if (unsearchable.length > 0) {
+    const terms = [...new Set(unsearchable.map((item) => item.term))];
+    const mailboxes = new Set(unsearchable.map((item) => item.account)).size;
+    return warn(
+      'accounts',
+      `${accounts.length} mailboxes enrolled; Gmail refuses to search ${terms.length === 1 ? 'the investor term' : `${terms.length} investor terms`} ${terms.slice(0, 5).join(', ')}${terms.length > 5 ? ', ...' : ''} in ${mailboxes} mailbox${mailboxes === 1 ? '' : 'es'}, so their older mail is not backfilled`,
+      'correct that address or domain in the investor record (crm-mail status names each mailbox), then run crm-mail rematch --remote',
     );
   }
   const paused = accounts.filter((account) => account.status === 'paused').length;

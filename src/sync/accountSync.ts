@@ -20,6 +20,7 @@ import { parseCheckpoint, quotaTimeLeftMs, serializeCheckpoint, type ListingChec
 import { walkHistory } from './history.js';
 import { LISTING_CHUNK, walkListing, type ListingProgress } from './listing.js';
 import { deferredSummary, listDeferred } from '../db/deferred.js';
+import { forgetUnsearchableBefore, listUnsearchableTerms } from '../db/unsearchable.js';
 import { storeNewMessages } from './storePage.js';
 import type { AttachmentOutcome, MatchIndex, QuotaRate } from './ports.js';
 import { copyApiStats, pageContextFor, searchesFor, type MailboxWork, type PageContext } from './storePage.js';
@@ -98,7 +99,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     }
     const outcome = await walkListing(context, checkpoint, { pageSize: input.pageSize, persist: true, inTransaction: recordProgress, onPage: onListing(checkpoint.kind), deadline: input.deadline });
     if (!outcome.complete) return stopForTime();
-    if (checkpoint.kind === 'relist') await reconcileAfterRelist(context, checkpoint.queries, checkpoint.sinceMs ?? 0, input.pageSize);
+    // The searches as Gmail accepted them (a refused one is replaced by its halves in the checkpoint).
+    if (checkpoint.kind === 'relist') await reconcileAfterRelist(context, outcome.checkpoint.queries, checkpoint.sinceMs ?? 0, input.pageSize);
     finishListing(input.db, account.id, outcome.checkpoint);
   };
 
@@ -175,6 +177,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     if (stillDeferred.count > 0) details.deferredWaiting = stillDeferred.count;
     const unsearched = unsearchedTerms(input.db, account.id, input.index);
     if (unsearched > 0) details.unsearchedTerms = unsearched;
+    const unsearchable = listUnsearchableTerms(input.db, account.id).map((item) => item.term);
+    if (unsearchable.length > 0) details.unsearchable = unsearchable;
     refreshStats();
     const finished = now();
     finishRun(input.db, runId, { status: 'ok', counts, details, finishedAt: finished });
@@ -223,6 +227,8 @@ function finishListing(db: Db, accountId: number, checkpoint: ListingCheckpoint)
   db.transaction(() => {
     const account = getAccount(db, accountId)!;
     const terms = mergeTerms(account.searchedTerms, checkpoint.terms);
+    // This listing covered every term: a term refused before but not in it is searchable again.
+    forgetUnsearchableBefore(db, accountId, checkpoint.startedAt);
     if (checkpoint.kind === 'backfill') {
       completeBackfill(db, accountId, checkpoint.cursor, terms);
     } else {

@@ -9,6 +9,8 @@ import { setBackfillCheckpoint } from '../db/accounts.js';
 import { PermanentError } from '../errors.js';
 import { listingTotalEstimate, serializeCheckpoint, windowedQuery, type ListingCheckpoint } from './checkpoint.js';
 import { storeNewMessages, type PageContext } from './storePage.js';
+import { isRefusedSearch, replacementsFor } from './searches.js';
+import { recordUnsearchableTerm } from '../db/unsearchable.js';
 
 /**
  * Messages per transaction. A 500-id page costs 10,000 units of gets under the 2026 quota model,
@@ -96,6 +98,15 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
         if (outOfTime()) return { checkpoint: state, complete: false };
       }
     } catch (error) {
+      // Gmail refused the search itself (its first page): try its halves in its place, or give up on
+      // the one term it holds; the checkpoint keeps the replacement, so a resumed run walks the same.
+      if (!storing && isRefusedSearch(error) && state.pageToken === null && (state.searchListed ?? 0) === 0) {
+        const replacement = replacementsFor(context.index, state.queries[queryIndex]!);
+        if (replacement) {
+          state = replaceSearch(context, state, queryIndex, replacement, error.message, options.persist);
+          continue;
+        }
+      }
       // A page token saved by an earlier process that Gmail no longer accepts: list that search again
       // from its start. Stored ids are skipped, so this costs listing calls only.
       if (!storing && error instanceof PermanentError && state.pageToken !== null && restartedQuery !== queryIndex) {
@@ -109,6 +120,27 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
     if (state.queryIndex === queryIndex) await commit([], searchEnded(state, queryIndex));
   }
   return { checkpoint: state, complete: true };
+}
+
+/** The checkpoint with search `index` replaced by its halves (or dropped), committed with the unsearchable term. */
+function replaceSearch(
+  context: PageContext,
+  state: ListingCheckpoint,
+  index: number,
+  replacement: { queries: string[]; unsearchable?: string },
+  error: string,
+  persist: boolean,
+): ListingCheckpoint {
+  const queries = [...state.queries];
+  queries.splice(index, 1, ...replacement.queries);
+  const estimates = [...(state.estimates ?? [])];
+  if (estimates.length > index) estimates.splice(index, 1, ...replacement.queries.map(() => 0));
+  const next: ListingCheckpoint = { ...state, queries, estimates };
+  context.db.transaction(() => {
+    if (replacement.unsearchable !== undefined) recordUnsearchableTerm(context.db, context.accountId, replacement.unsearchable, error);
+    if (persist) setBackfillCheckpoint(context.db, context.accountId, serializeCheckpoint(next));
+  })();
+  return next;
 }
 
 /** Sets the estimate of search `index` (Gmail's while it is listed, the real count once it ended). */

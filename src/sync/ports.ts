@@ -74,6 +74,8 @@ export interface MatchIndex {
   queriesForTerms(terms: string[]): string[];
   /** The exclusions as negative terms alone (the capture=all search); '' when none. */
   exclusionSearch(): string;
+  /** A search Gmail refused, halved by its terms; one term alone comes back as that term; undefined when it cannot be split. */
+  splitSearch(query: string): { parts: [string, string] } | { term: string } | undefined;
 }
 
 /** Storage of mailbox copies: the pipeline's capture and the emails table. All synchronous (SQLite). */

@@ -8,6 +8,7 @@ import { accountCounts, listAccounts, type Account, type AccountCounts } from '.
 import { lastRun, type SyncRun } from '../db/syncRuns.js';
 import { currentLease } from '../db/lease.js';
 import { deferredSummary } from '../db/deferred.js';
+import { listUnsearchableTerms } from '../db/unsearchable.js';
 import { listingTotalEstimate, parseCheckpoint, quotaTimeLeftMs } from './checkpoint.js';
 import type { QuotaRate } from './ports.js';
 
@@ -49,6 +50,8 @@ export interface AccountStatusReport extends AccountCounts {
   deferred: number;
   deferredOldestAt: string | null;
   deferredLastError: string | null;
+  /** Investor addresses and domains Gmail refuses to search in this mailbox, even alone: their older mail is not listed. */
+  unsearchable: string[];
   lastRun: Pick<SyncRun, 'kind' | 'status' | 'startedAt' | 'durationMs' | 'apiCalls' | 'apiUnits' | 'stored' | 'error'> | null;
 }
 
@@ -137,6 +140,7 @@ export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Da
       deferred: deferred.count,
       deferredOldestAt: deferred.oldestAt,
       deferredLastError: deferred.lastError,
+      unsearchable: listUnsearchableTerms(db, account.id).map((item) => item.term),
       ...accountCounts(db, account.id),
       lastRun: run
         ? { kind: run.kind, status: run.status, startedAt: run.startedAt, durationMs: run.durationMs, apiCalls: run.apiCalls, apiUnits: run.apiUnits, stored: run.stored, error: run.error }

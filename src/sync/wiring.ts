@@ -13,7 +13,7 @@ import { credentialsFromConfig, type CredentialProvider } from '../gmail/auth.js
 import { createAccountClient, createProjectQuota, type GmailAccountClient } from '../gmail/client.js';
 import type { QuotaLimiter } from '../gmail/limits.js';
 import { parseGmailMessage, type CanonicalMessage } from '../mail/parse.js';
-import { InvestorIndex, type MatchResult } from '../match/investorIndex.js';
+import { InvestorIndex, splitQuery, type MatchResult } from '../match/investorIndex.js';
 import { captureMessage } from '../capture.js';
 import { AttachmentStore, downloadPendingAttachments, resolvedParts } from '../attachments.js';
 import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
@@ -35,6 +35,7 @@ export function asMatchIndex(index: InvestorIndex): MatchIndex {
     terms: () => index.terms(),
     queriesForTerms: (terms) => index.queriesForTerms(terms),
     exclusionSearch: () => index.exclusionSearch(),
+    splitSearch: (query) => splitQuery(query),
   };
 }
 

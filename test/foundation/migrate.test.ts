@@ -50,12 +50,8 @@ describe('crm-mail migrate', () => {
     const status = await runCli(['migrate', '--status', '--json', '--db', db]);
     expect(status.code).toBe(0);
     const states = JSON.parse(status.stdout) as Array<{ name: string; state: string }>;
-    expect(states.map((s) => `${s.name}:${s.state}`)).toEqual([
-      '0000_crm_core:applied',
-      '0001_email_tables:applied',
-      '0002_email_activity_proposals:applied',
-      '0003_email_deferred_messages:applied',
-    ]);
+    expect(states.map((s) => `${s.name}:${s.state}`)).toEqual(readMigrationFiles().map((file) => `${file.name}:applied`));
+    expect(states.slice(0, 4).map((s) => s.name)).toEqual(['0000_crm_core', '0001_email_tables', '0002_email_activity_proposals', '0003_email_deferred_messages']);
 
     const second = await runCli(['migrate', '--db', db]);
     expect(second.code).toBe(0);

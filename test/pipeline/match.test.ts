@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPersonalDomain, normalizeAddress, parseAddressCell, registeredDomain } from '../../src/mail/addresses.js';
-import { InvestorIndex, buildQueries, domainFromFirm, type InvestorRecord, type MatchableMessage } from '../../src/match/investorIndex.js';
+import { InvestorIndex, buildQueries, domainFromFirm, splitQuery, type InvestorRecord, type MatchableMessage } from '../../src/match/investorIndex.js';
 import { parseRaw } from '../../src/mail/parse.js';
 
 const msg = (from: string, to: string[] = [], cc: string[] = [], bcc: string[] = [], replyTo: string[] = []): MatchableMessage => ({
@@ -212,6 +212,17 @@ describe('Gmail search queries', () => {
     for (const q of queries) expect(q.length).toBeLessThanOrEqual(500);
     const found = queries.join(' ').match(/from:(\S+)/g)!.map((m) => m.slice(5));
     expect(found).toEqual(terms);
+  });
+
+  it('split a refused search into two halves with the same negatives, down to one term, never losing one', () => {
+    const terms = ['a.com', 'b.com', 'c@d.com', 'e.org', 'f.net'];
+    const [query] = buildQueries(terms, 5000, ['x.example']);
+    const split = splitQuery(query!);
+    expect(split).toEqual({ parts: [buildQueries(terms.slice(0, 3), 5000, ['x.example'])[0], buildQueries(terms.slice(3), 5000, ['x.example'])[0]] });
+    expect(splitQuery(buildQueries(['only@one.com'], 5000, ['x.example'])[0]!)).toEqual({ term: 'only@one.com' });
+    // capture=all: negatives only, nothing to split.
+    expect(splitQuery('-from:x.example -to:x.example -cc:x.example -bcc:x.example')).toBeUndefined();
+    expect(splitQuery('')).toBeUndefined();
   });
 
   it('queriesForTerms builds queries for new terms only, and skips unsafe ones', () => {

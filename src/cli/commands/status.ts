@@ -31,6 +31,11 @@ function lastRunCell(report: AccountStatusReport): string {
   return `${run.kind} ${run.status}: ${fmt(run.apiCalls)} calls, ${fmt(run.apiUnits)} units, ${duration}`;
 }
 
+function unsearchableLine(report: AccountStatusReport): string {
+  const terms = report.unsearchable.map(inertLine);
+  return `note: ${report.email}: Gmail refuses to search ${terms.length === 1 ? 'the investor term' : `${terms.length} investor terms`} ${terms.join(', ')}; older mail of ${terms.length === 1 ? 'it' : 'them'} is not backfilled (new mail still arrives). Correct the address in the CRM, then run crm-mail rematch --remote`;
+}
+
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
     .command('status')
@@ -46,7 +51,8 @@ Examples:
 
 The backfill column shows messages settled of Gmail's estimate, and the time the rest needs at the
 account's quota budget (CRM_GMAIL_QUOTA_MODEL, one get per message). The deferred column counts
-messages Gmail kept failing; the next sync tries them first.
+messages Gmail kept failing; the next sync tries them first. A note names investor addresses or
+domains Gmail refuses to search even alone (a 400): backfill skips them, new mail still arrives.
 Exit codes: 0 every active account is healthy, 1 an account is failing, needs consent, has a
 message deferred for more than a day, or its last success is older than 2 x
 CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
@@ -85,6 +91,7 @@ CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
       }
       ctx.out.line(table.toString());
       for (const row of report.accounts.filter((item) => item.alert)) ctx.out.line(`! ${row.email}: ${row.reason}`);
+      for (const row of report.accounts.filter((item) => item.unsearchable.length > 0)) ctx.out.line(unsearchableLine(row));
       if (report.alerts === 0) ctx.out.line(`no alerts (${report.accounts.length} accounts, cron interval ${report.syncIntervalMin} min)`);
     });
 }

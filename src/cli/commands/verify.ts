@@ -28,6 +28,9 @@ function details(report: VerifyReport): string[] {
   for (const example of report.missing.examples) {
     lines.push(`  missing ${example.gmailId}: ${example.reason}${example.subject ? ` -- "${inertLine(example.subject).slice(0, 80)}"` : ''}${example.from ? ` from ${inertLine(example.from).slice(0, 60)}` : ''}`);
   }
+  if (report.unsearchable && report.unsearchable.length > 0) {
+    lines.push(`  unsearchable: ${report.unsearchable.map(inertLine).join(', ')} (Gmail refuses to search these even alone, so their mail is not proved complete)`);
+  }
   for (const example of report.extra.examples) lines.push(`  extra   ${example.gmailId}: ${example.reason}`);
   for (const example of report.mismatched.examples) {
     const show = (list: typeof example.before) => (list.length === 0 ? 'none' : list.map((match) => `#${match.investorId} ${match.strategy} ${match.address}`).join(', '));
