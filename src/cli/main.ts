@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { CrmMailError, EXIT } from '../errors.js';
 import { CliContext, type GlobalOptions } from './context.js';
+import { databaseFault } from '../db/faults.js';
 import { registerCommands } from './commands/index.js';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -62,6 +63,7 @@ function reportError(error: unknown, ctx: CliContext): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
+  if (!(error instanceof CrmMailError)) error = databaseFault(error, ctx.dbPathForErrors()) ?? error;
   if (error instanceof CrmMailError) {
     if (ctx.out.json) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
     process.stderr.write(`crm-mail: ${error.message}\n`);

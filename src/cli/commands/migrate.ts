@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { migrate, migrationStatus } from '../../db/migrate.js';
@@ -11,8 +12,12 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--no-backup', 'skip the online backup taken before applying')
     .addHelpText('after', '\nExamples:\n  $ crm-mail migrate --db ./data/crm.db\n  $ crm-mail migrate --status --json\n  $ crm-mail migrate --dry-run')
     .action(async (options: { status?: boolean; dryRun?: boolean; backup: boolean }) => {
-      const db = ctx.db({ migrated: false });
       const out = ctx.out;
+      // Only applying migrations may create the file; --status and --dry-run open it read-only.
+      const changesNothing = Boolean(options.status || options.dryRun);
+      const creating = !changesNothing && !existsSync(ctx.dbPath);
+      const db = ctx.db({ migrated: false, readonly: changesNothing, create: !changesNothing });
+      if (creating) out.line(`created a new database ${ctx.dbPath} (mode 600)`);
       if (options.status) {
         const statuses = migrationStatus(db);
         if (out.json) return out.data(statuses);
@@ -20,7 +25,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
         return;
       }
       const result = await migrate(db, { dbPath: ctx.dbPath, backup: options.backup, dryRun: Boolean(options.dryRun) });
-      if (out.json) return out.data({ database: ctx.dbPath, dryRun: Boolean(options.dryRun), ...result });
+      if (out.json) return out.data({ database: ctx.dbPath, created: creating, dryRun: Boolean(options.dryRun), ...result });
       if (result.backupPath) out.line(`backup: ${result.backupPath}`);
       if (options.dryRun) {
         out.line(result.pending.length === 0 ? 'nothing to apply' : `would apply: ${result.pending.join(', ')}`);
