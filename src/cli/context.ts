@@ -7,6 +7,7 @@ import { loadConfig, loadEnvFile, type Config } from '../config.js';
 import { IntegrationDisabledError } from '../errors.js';
 import { openDatabase, type Db, type OpenOptions } from '../db/open.js';
 import { assertMigrated } from '../db/migrate.js';
+import { assertCrmContract } from '../db/crmContract.js';
 import { Output } from './output.js';
 
 export interface GlobalOptions {
@@ -43,11 +44,26 @@ export class CliContext {
     return resolve(this.globals.db ?? this.config.dbPath);
   }
 
-  /** Opens the CRM file; `migrated` (default) refuses a database whose migrations are not applied. */
-  db(options: OpenOptions & { migrated?: boolean } = {}): Db {
+  /** The database path for an error message, even when the configuration itself is what failed. */
+  dbPathForErrors(): string {
+    try {
+      return this.dbPath;
+    } catch {
+      return resolve(this.globals.db ?? './data/crm.db');
+    }
+  }
+
+  /**
+   * Opens the CRM file, which must exist: only `migrate` passes `create`, so a mistyped --db never
+   * makes a new empty file. `migrated` (default) refuses a database whose migrations are not applied.
+   */
+  db(options: Omit<OpenOptions, 'mustExist'> & { migrated?: boolean; create?: boolean } = {}): Db {
     if (!this.dbValue) {
-      this.dbValue = openDatabase(this.dbPath, options);
-      if (options.migrated ?? true) assertMigrated(this.dbValue);
+      this.dbValue = openDatabase(this.dbPath, { readonly: options.readonly, busyTimeoutMs: options.busyTimeoutMs, mustExist: !options.create });
+      if (options.migrated ?? true) {
+        assertMigrated(this.dbValue);
+        assertCrmContract(this.dbValue, this.dbPath);
+      }
     }
     return this.dbValue;
   }

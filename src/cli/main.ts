@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { CrmMailError, EXIT } from '../errors.js';
 import { CliContext, type GlobalOptions } from './context.js';
+import { databaseFault } from '../db/faults.js';
+import { packageVersion } from './version.js';
 import { registerCommands } from './commands/index.js';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -13,6 +15,7 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .name('crm-mail')
     .description("Capture the firm's Google Workspace mail into the CRM, link it to investors, and review drafted activity notes.")
+    .version(packageVersion(), '-V, --version', 'print the version of crm-mail')
     .option('--db <path>', 'CRM SQLite file (default: $CRM_DB_PATH, else ./data/crm.db)')
     .option('--env-file <path>', 'load KEY=VALUE settings from this file before reading the configuration')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
@@ -43,6 +46,11 @@ export async function main(argv: string[], ctx: CliContext = new CliContext()): 
   program.exitOverride();
   for (const command of program.commands) exitOverrideDeep(command);
   try {
+    if (!namesACommand(argv.slice(2))) {
+      // Without a command, help is what was asked for: on stdout, exit 0 (commander's default is stderr and 1).
+      program.outputHelp();
+      return EXIT.ok;
+    }
     await program.parseAsync(argv);
     return ctx.exitCode;
   } catch (error) {
@@ -50,6 +58,24 @@ export async function main(argv: string[], ctx: CliContext = new CliContext()): 
   } finally {
     ctx.close();
   }
+}
+
+/** Global options that take a value; everything else starting with `-` is a flag. */
+const VALUE_OPTIONS = new Set(['--db', '--env-file']);
+
+/** Whether the arguments hold a command word (or a flag commander handles itself, such as --help). */
+function namesACommand(args: string[]): boolean {
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (VALUE_OPTIONS.has(arg)) {
+      index += 1;
+      continue;
+    }
+    if (arg.startsWith('--db=') || arg.startsWith('--env-file=')) continue;
+    if (['--json', '--quiet', '-q', '--verbose', '-v'].includes(arg)) continue;
+    return true;
+  }
+  return false;
 }
 
 function exitOverrideDeep(command: Command): void {
@@ -62,6 +88,7 @@ function reportError(error: unknown, ctx: CliContext): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
+  if (!(error instanceof CrmMailError)) error = databaseFault(error, ctx.dbPathForErrors()) ?? error;
   if (error instanceof CrmMailError) {
     if (ctx.out.json) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
     process.stderr.write(`crm-mail: ${error.message}\n`);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, PermanentError } from '../errors.js';
 import type { Db } from './open.js';
 import { nowIso } from './open.js';
+import { contractGaps, describeGaps } from './crmContract.js';
 
 export const MIGRATIONS_TABLE = 'email_schema_migrations';
 
@@ -112,6 +113,8 @@ export interface MigrateOptions {
   dbPath: string;
   backup: boolean;
   dryRun: boolean;
+  /** Create missing CRM tables (users, investors, ...) in a file that already has other tables. */
+  createCrmTables?: boolean;
   files?: MigrationFile[];
 }
 
@@ -126,6 +129,7 @@ export async function migrate(db: Db, options: MigrateOptions): Promise<MigrateR
   const statuses = migrationStatus(db, files);
   refuseChanged(statuses);
   const pending = files.filter((file) => statuses.find((status) => status.version === file.version)?.state === 'pending');
+  if (pending.length > 0 && !isEmptyDatabase(db)) refuseOutsideContract(db, options.dbPath, Boolean(options.createCrmTables));
   if (options.dryRun || pending.length === 0) return { applied: [], pending: pending.map((file) => file.name) };
 
   const hasContent = statSafeSize(options.dbPath) > 0 && db.prepare("SELECT count(*) AS n FROM sqlite_master").get() !== undefined;
@@ -147,6 +151,30 @@ export async function migrate(db: Db, options: MigrateOptions): Promise<MigrateR
     applied.push(file.name);
   }
   return { applied, pending: [], backupPath };
+}
+
+/** A new or empty file: no tables at all, the one case where migrate creates the CRM tables unasked. */
+export function isEmptyDatabase(db: Db): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' LIMIT 1").get() === undefined;
+}
+
+/**
+ * An existing file must already be a CRM before crm-mail adds its tables: a wrong --db (another
+ * application's database) is refused with what is missing instead of being given CRM tables with
+ * foreign keys to parents that are not there. Only whole missing tables may be created, and only when asked.
+ */
+function refuseOutsideContract(db: Db, dbPath: string, createCrmTables: boolean): void {
+  const gaps = contractGaps(db);
+  const tablesOk = gaps.missingTables.length === 0 || createCrmTables;
+  if (tablesOk && gaps.missingColumns.length === 0) return;
+  const flagHint =
+    gaps.missingTables.length > 0 && gaps.missingColumns.length === 0
+      ? ` If this file is meant to become the CRM, run again with --create-crm-tables to create ${gaps.missingTables.map((spec) => spec.table).join(', ')}.`
+      : '';
+  throw new ConfigError(
+    `${dbPath} is not a CRM database crm-mail can use: it has ${describeGaps(gaps).join(', ')}. Nothing was changed. ` +
+      `Check --db or CRM_DB_PATH points at the CRM's file (DESIGN.md, "The CRM contract").${flagHint}`,
+  );
 }
 
 function statSafeSize(path: string): number {

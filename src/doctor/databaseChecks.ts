@@ -4,59 +4,12 @@
  */
 import type { Db } from '../db/open.js';
 import { migrationStatus, readApplied, readMigrationFiles, OWN_TABLES, type MigrationFile } from '../db/migrate.js';
-import { enrolledAccounts, foreignKeysEnabled, foreignKeyViolations, tableColumns } from '../db/schemaInfo.js';
+import { enrolledAccounts, foreignKeysEnabled, foreignKeyViolations } from '../db/schemaInfo.js';
+import { CRM_CONTRACT, contractGaps, gapFixes, hasGaps } from '../db/crmContract.js';
+
+export { CRM_CONTRACT } from '../db/crmContract.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
 import { listUnsearchableTerms } from '../db/unsearchable.js';
-
-/** A column the contract needs, with the type a fix should give it. */
-interface ContractColumn {
-  /** Any one of these names satisfies the column (investors: firm or organization). */
-  names: readonly string[];
-  definition: string;
-}
-
-interface ContractTable {
-  table: string;
-  columns: readonly ContractColumn[];
-}
-
-/** DESIGN.md, "The CRM contract": the tables crm-mail reads or writes but does not own. */
-export const CRM_CONTRACT: readonly ContractTable[] = [
-  {
-    table: 'users',
-    columns: [
-      { names: ['id'], definition: 'id INTEGER PRIMARY KEY' },
-      { names: ['email'], definition: 'email TEXT' },
-      { names: ['name'], definition: 'name TEXT' },
-      { names: ['is_active'], definition: 'is_active INTEGER NOT NULL DEFAULT 1' },
-    ],
-  },
-  {
-    table: 'investors',
-    columns: [
-      { names: ['id'], definition: 'id INTEGER PRIMARY KEY' },
-      { names: ['name'], definition: 'name TEXT' },
-      { names: ['email'], definition: 'email TEXT' },
-      { names: ['firm', 'organization'], definition: 'firm TEXT' },
-    ],
-  },
-  {
-    table: 'fundraising_state',
-    columns: [
-      { names: ['investor_id'], definition: 'investor_id INTEGER PRIMARY KEY REFERENCES investors(id)' },
-      { names: ['notes'], definition: 'notes TEXT' },
-      { names: ['updated_at'], definition: 'updated_at TEXT' },
-      { names: ['updated_by'], definition: 'updated_by INTEGER REFERENCES users(id)' },
-    ],
-  },
-  {
-    table: 'app_settings',
-    columns: [
-      { names: ['key'], definition: 'key TEXT PRIMARY KEY' },
-      { names: ['value'], definition: 'value TEXT' },
-    ],
-  },
-];
 
 /** The migrations check: every file applied, none changed since, none unknown to this version. */
 export function checkMigrations(db: Db, dbPath: string, files: MigrationFile[] = readMigrationFiles()): CheckResult {
@@ -83,29 +36,15 @@ export function checkMigrations(db: Db, dbPath: string, files: MigrationFile[] =
 
 /** The CRM contract check: names every missing table and column, with the statement that adds it. */
 export function checkCrmContract(db: Db): CheckResult {
-  const problems: string[] = [];
-  const fixes: string[] = [];
-  for (const spec of CRM_CONTRACT) {
-    const columns = new Set(tableColumns(db, spec.table));
-    if (columns.size === 0) {
-      problems.push(`table ${spec.table} is missing`);
-      fixes.push(`CREATE TABLE ${spec.table} (${spec.columns.map((column) => column.definition).join(', ')})`);
-      continue;
-    }
-    for (const column of spec.columns) {
-      if (column.names.some((name) => columns.has(name))) continue;
-      problems.push(`${spec.table}.${column.names.join(' or ')} is missing`);
-      fixes.push(`ALTER TABLE ${spec.table} ADD COLUMN ${column.definition.replace(/ PRIMARY KEY.*/, '')}`);
-    }
-  }
-  if (problems.length === 0) {
+  const gaps = contractGaps(db);
+  if (!hasGaps(gaps)) {
     return ok('crm-contract', `CRM tables present: ${CRM_CONTRACT.map((spec) => spec.table).join(', ')}`);
   }
-  return fail(
-    'crm-contract',
-    problems.join('; '),
-    `restore the CRM's own schema (its backup), or add what is missing: ${fixes.join('; ')}`,
-  );
+  const problems = [
+    ...gaps.missingTables.map((spec) => `table ${spec.table} is missing`),
+    ...gaps.missingColumns.map((gap) => `${gap.table}.${gap.column.names.join(' or ')} is missing`),
+  ];
+  return fail('crm-contract', problems.join('; '), `restore the CRM's own schema (its backup), or add what is missing: ${gapFixes(gaps).join('; ')}`);
 }
 
 /** Tables whose rows crm-mail writes: a foreign-key violation there means someone wrote with enforcement off. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT, runCli } from '../helpers/cli.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { CliContext } from '../../src/cli/context.js';
 import type { Command } from 'commander';
@@ -28,6 +30,27 @@ describe('--help', () => {
       expect(result.stdout, path.join(' ')).toContain(`Usage: crm-mail ${path.join(' ')}`);
       expect(result.stdout, `${path.join(' ')} has no example`).toMatch(/Examples?:/);
     }
+  });
+
+  it('--version and -V print the package version; no command prints help on stdout with exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag]);
+      expect(result.code).toBe(0);
+      expect(result.stdout.trim()).toBe(version);
+    }
+    for (const args of [[], ['--json'], ['--db', 'x.db']]) {
+      const bare = await runCli(args);
+      expect(bare.code, args.join(' ')).toBe(0);
+      expect(bare.stdout).toContain('Usage: crm-mail');
+      expect(bare.stderr).toBe('');
+    }
+  });
+
+  it('an unknown review subcommand is an unknown command, not "too many arguments"', async () => {
+    const result = await runCli(['review', 'frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown command 'review frobnicate'");
   });
 
   it('an unknown command is a usage error (exit 2)', async () => {

@@ -96,6 +96,48 @@ describe('crm-mail migrate', () => {
     expect(() => readdirSync(join(dir, 'backups'))).toThrow();
   });
 
+  it('refuses a file that is not a CRM, naming what is missing, and changes nothing', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'blog.db');
+    const other = new Database(path);
+    other.exec("CREATE TABLE users (uid INTEGER PRIMARY KEY, login TEXT); CREATE TABLE posts (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO users VALUES (1, 'ann');");
+    other.close();
+    const tables = () => {
+      const db = new Database(path, { readonly: true });
+      const names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+      db.close();
+      return names;
+    };
+    for (const args of [['migrate'], ['migrate', '--dry-run'], ['migrate', '--create-crm-tables']]) {
+      const result = await runCli([...args, '--db', path]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`${path} is not a CRM database crm-mail can use`);
+      expect(result.stderr).toContain('no table investors');
+      expect(result.stderr).toContain('no column users.id');
+      expect(result.stderr).toContain('Nothing was changed');
+    }
+    expect(tables()).toEqual(['posts', 'users']);
+    expect(() => readdirSync(join(dir, 'backups'))).toThrow();
+  });
+
+  it('creates the CRM tables beside other tables only with --create-crm-tables', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'app.db');
+    const other = new Database(path);
+    other.exec('CREATE TABLE deals (id INTEGER PRIMARY KEY, title TEXT)');
+    other.close();
+    const refused = await runCli(['migrate', '--db', path]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('no table users, no table investors, no table fundraising_state, no table app_settings');
+    expect(refused.stderr).toContain('--create-crm-tables');
+    const created = await runCli(['migrate', '--create-crm-tables', '--db', path]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('applied 0000_crm_core');
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name IN ('users', 'investors', 'deals', 'emails')").get()).toEqual({ n: 4 });
+    db.close();
+  });
+
   it('refuses an applied migration whose file changed', async () => {
     const dir = tempDir();
     const migrations = join(dir, 'migrations');

@@ -48,7 +48,7 @@ date, internalDateMs, direction, subject, from, to, cc, labels, deleted, and inv
       const limit = options.limit === undefined ? undefined : Number(options.limit);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new UsageError(`--limit must be a whole number, got ${JSON.stringify(options.limit)}.`);
       const rows = [
-        ...exportMessages(ctx.db({ mustExist: true }), {
+        ...exportMessages(ctx.db(), {
           investorId: parseInvestor(options.investor),
           accountEmail: options.account,
           sinceMs: parseSince(options.since),

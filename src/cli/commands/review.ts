@@ -34,7 +34,12 @@ export function registerReview(program: Command, ctx: CliContext): void {
     .description('review drafted activity notes: approve (appends to the investor notes), edit, or dismiss')
     .option('--as <email>', 'reviewer: your CRM user email (default $CRM_MAIL_USER)')
     .addHelpText('after', EXAMPLES)
-    .action(async (options: { as?: string }) => {
+    // A word after `review` that is no subcommand reaches this action; refuse it as the unknown command it is.
+    .allowExcessArguments(true)
+    .action(async (options: { as?: string }, command: Command) => {
+      if (command.args.length > 0) {
+        throw new UsageError(`unknown command 'review ${command.args[0]}': use review, review list, review approve <id> or review dismiss <id> (crm-mail review --help).`);
+      }
       const { resolveReviewer } = await import('../../activity/review.js');
       const db = ctx.db();
       const reviewer = resolveReviewer(db, reviewerEmail(ctx, options));

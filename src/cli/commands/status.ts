@@ -58,7 +58,7 @@ message deferred for more than a day, or its last success is older than 2 x
 CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
     )
     .action(async (options: { account?: string }) => {
-      const db = ctx.db({ mustExist: true });
+      const db = ctx.db();
       const { quotaModel, quotaRateOf } = await import('../../gmail/quotaModel.js');
       const quota = quotaRateOf(quotaModel(ctx.config.quotaModel), accountQuotaBudget(ctx.config));
       const report = buildStatus(db, { syncIntervalMin: ctx.config.syncIntervalMin, account: options.account, quota });

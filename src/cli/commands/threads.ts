@@ -37,7 +37,7 @@ export function registerThreads(program: Command, ctx: CliContext): void {
     .addHelpText('after', THREADS_EXAMPLES)
     .action(async (options: { investor?: string; since?: string; limit: string; all?: boolean; byInvestor?: boolean }) => {
       const view = await import('../../db/threadsView.js');
-      const db = ctx.db({ mustExist: true });
+      const db = ctx.db();
       const limit = parseLimit(options.limit);
       const sinceMs = options.since === undefined ? undefined : parseSince(options.since);
       let investorIds: number[] | undefined;
@@ -77,7 +77,7 @@ export function registerThreads(program: Command, ctx: CliContext): void {
     .action(async (idText: string, options: { full?: boolean }) => {
       const view = await import('../../db/threadsView.js');
       if (!/^\d+$/.test(idText.trim())) throw new UsageError(`thread id must be a number, got "${inertLine(idText)}".`);
-      const db = ctx.db({ mustExist: true });
+      const db = ctx.db();
       const id = Number(idText.trim());
       const rootId = view.resolveThread(db, id);
       const detail = rootId === undefined ? undefined : view.getThread(db, rootId);

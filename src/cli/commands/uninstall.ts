@@ -11,7 +11,7 @@ export function registerUninstall(program: Command, ctx: CliContext): void {
     .option('--no-backup', 'skip the online backup taken first')
     .addHelpText('after', '\nExamples:\n  $ crm-mail uninstall            # list what would be dropped\n  $ crm-mail uninstall --yes      # back up, then drop')
     .action(async (options: { yes?: boolean; backup: boolean }) => {
-      const db = ctx.db({ migrated: false, mustExist: true });
+      const db = ctx.db({ migrated: false });
       if (!options.yes) {
         const tables = ownTables(db);
         if (ctx.out.json) return ctx.out.data({ wouldDrop: tables });
