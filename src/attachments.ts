@@ -116,6 +116,25 @@ export class AttachmentStore {
     }
   }
 
+  /**
+   * Why nothing can be written here, or undefined when a file can be created: a sync asks once per
+   * run, before any download, instead of failing each download the same way.
+   */
+  writeProblem(): string | undefined {
+    try {
+      const tempDir = join(this.dir, TEMP_DIR);
+      mkdirSync(tempDir, { recursive: true, mode: 0o700 });
+      const probe = join(tempDir, `probe.${process.pid}.${randomBytes(6).toString('hex')}`);
+      closeSync(openSync(probe, 'wx', 0o600));
+      unlinkSync(probe);
+      return undefined;
+    } catch (error) {
+      const failure = error as NodeJS.ErrnoException;
+      const code = failure.code ?? (error instanceof Error ? error.message : String(error));
+      return `cannot write the attachments folder ${this.dir} (${code}${failure.syscall ? ` on ${failure.syscall}` : ''}): make it writable by the user that runs crm-mail, or set CRM_GMAIL_ATTACHMENTS_DIR to a folder that is`;
+    }
+  }
+
   /** Removes temp files left by writes that never finished (a crash); returns how many. */
   sweepTemp(olderThanMs = 60 * 60 * 1000): number {
     const tempDir = join(this.dir, TEMP_DIR);
@@ -181,7 +200,11 @@ export interface DownloadResult {
   stored: number;
   skipped: number;
   failed: number;
+  /** The distinct reasons of this run's failures (at most three), for the run's line and status. */
+  reasons: string[];
 }
+
+const MAX_REASONS = 3;
 
 function isStaleIdError(error: unknown): boolean {
   const e = error as { kind?: string; status?: number; code?: number | string };
@@ -202,7 +225,7 @@ export async function downloadPendingAttachments(
   fetch: (gmailId: string, attachmentId: string) => Promise<Buffer>,
   opts: DownloadOptions,
 ): Promise<DownloadResult> {
-  const result: DownloadResult = { stored: 0, skipped: 0, failed: 0 };
+  const result: DownloadResult = { stored: 0, skipped: 0, failed: 0, reasons: [] };
   const rows = listPendingAttachments(db, opts.accountId, opts.maxAttempts ?? 5, opts.limit);
   const resolved = new Map<string, Promise<Map<string, ResolvedPart>>>();
   const currentParts = (gmailId: string): Promise<Map<string, ResolvedPart>> => {
@@ -255,8 +278,10 @@ export async function downloadPendingAttachments(
       markAttachmentStored(db, row.id, store.put(bytes));
       result.stored++;
     } catch (error) {
-      markAttachmentFailed(db, row.id, describe(error));
+      const reason = describe(error);
+      markAttachmentFailed(db, row.id, reason);
       result.failed++;
+      if (result.reasons.length < MAX_REASONS && !result.reasons.includes(reason)) result.reasons.push(reason);
     }
   };
 

@@ -19,7 +19,8 @@ export interface CaptureInput {
   /** 'metadata' when only headers were fetched; a full copy is never downgraded by a later metadata one. */
   contentLevel: 'metadata' | 'full';
   /** When given, attachment bytes already in the message (format=raw) are stored now; over-cap ones are skipped. */
-  attachments?: { store: AttachmentStore; maxBytes: number };
+  /** Without `store` (its folder cannot be written this run) inline bytes wait, pending, for a later run. */
+  attachments?: { store?: AttachmentStore; maxBytes: number };
 }
 
 export interface CaptureResult {
@@ -89,7 +90,7 @@ function storeAttachmentRows(db: Db, emailId: number, input: CaptureInput): void
     const cap = input.attachments?.maxBytes;
     if (cap !== undefined && attachment.size > cap) {
       markAttachmentSkipped(db, rowId, attachment.size, `larger than the ${cap}-byte cap`);
-    } else if (input.attachments && attachment.content) {
+    } else if (input.attachments?.store && attachment.content) {
       storeAttachmentNow(db, input.attachments.store, rowId, attachment.content, input.attachments.maxBytes);
     }
   }

@@ -30,6 +30,8 @@ export const EXIT = {
   not_found: 7,
   conflict: 8,
   permanent: 9,
+  /** Ctrl-C in an interactive command (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 
 export interface CrmMailErrorOptions {
@@ -235,4 +237,35 @@ export function classifyNetworkError(error: unknown, context?: string): CrmMailE
     return new TransientError(`${context ? context + ': ' : ''}network error ${code}; will retry.`, { cause: error, reason: code });
   }
   return undefined;
+}
+
+/**
+ * The exit code of one account's failure: its kind's code, 1 when it has none of its own (an
+ * unexpected error, a verify difference).
+ */
+export function exitCodeOfKind(kind: string | undefined | null): number {
+  if (kind && Object.prototype.hasOwnProperty.call(EXIT, kind)) return EXIT[kind as ErrorKind];
+  return EXIT.failure;
+}
+
+/**
+ * Multi-account commands (sync, verify) exit with their most severe account outcome. What a person
+ * must fix outranks what the next run may heal: auth (4), configuration (2), permanent (9), not
+ * found (7), any other failure (1), Gmail unavailable (5); 0 only when every account succeeded.
+ */
+export const EXIT_SEVERITY: readonly number[] = [EXIT.auth, EXIT.config, EXIT.permanent, EXIT.not_found, EXIT.failure, EXIT.rate_limit];
+
+export function mostSevereExit(codes: Iterable<number>): number {
+  let worst: number = EXIT.ok;
+  let worstRank = EXIT_SEVERITY.length + 1;
+  for (const code of codes) {
+    if (code === EXIT.ok) continue;
+    const rank = EXIT_SEVERITY.indexOf(code);
+    const effective = rank === -1 ? EXIT_SEVERITY.indexOf(EXIT.failure) : rank;
+    if (effective < worstRank) {
+      worstRank = effective;
+      worst = rank === -1 ? EXIT.failure : code;
+    }
+  }
+  return worst;
 }

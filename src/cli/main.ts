@@ -31,7 +31,8 @@ Examples:
   $ crm-mail review --as jane@firm.com
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 Gmail integration off, 4 auth,
-5 rate limit or Gmail unavailable, 7 not found, 8 conflict (already decided), 9 permanent error.`,
+5 rate limit or Gmail unavailable, 7 not found, 8 conflict (already decided), 9 permanent error,
+130 review interrupted. sync and verify exit with their most severe account outcome (README).`,
     );
   program.hook('preAction', (_root, action) => {
     ctx.init(action.optsWithGlobals() as GlobalOptions);
@@ -90,7 +91,8 @@ function reportError(error: unknown, ctx: CliContext): number {
   }
   if (!(error instanceof CrmMailError)) error = databaseFault(error, ctx.dbPathForErrors()) ?? error;
   if (error instanceof CrmMailError) {
-    if (ctx.out.json) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
+    // A command that already wrote its document (e.g. what `accounts remove` would delete) keeps stdout to that one.
+    if (ctx.out.json && !ctx.out.wroteDocument) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
     process.stderr.write(`crm-mail: ${error.message}\n`);
     return error.exitCode;
   }

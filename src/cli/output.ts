@@ -66,8 +66,15 @@ export class Output {
     this.stderr.write(`error: ${text}\n`);
   }
 
+  /** Whether this run's one JSON document is already out (an error after it then goes to stderr only). */
+  get wroteDocument(): boolean {
+    return this.documentWritten;
+  }
+  private documentWritten = false;
+
   /** The one machine-readable document of a --json run. */
   data(value: unknown): void {
+    this.documentWritten = true;
     this.stdout.write(JSON.stringify(value, null, this.isTTY ? 2 : undefined) + '\n');
   }
 

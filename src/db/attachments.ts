@@ -115,3 +115,22 @@ export function attachmentStatusCounts(db: Db, accountId?: number): Record<Attac
   for (const row of rows) counts[row.status] = row.n;
   return counts;
 }
+
+export interface FailedAttachmentSummary {
+  failed: number;
+  /** Failed on two runs or more: not a passing hiccup. */
+  repeated: number;
+  lastError: string | null;
+}
+
+/** The account's failed attachment downloads, for status. */
+export function failedAttachmentSummary(db: Db, accountId: number): FailedAttachmentSummary {
+  const row = statement(db,
+    `SELECT count(*) AS failed, sum(CASE WHEN a.attempts >= 2 THEN 1 ELSE 0 END) AS repeated,
+            (SELECT a2.error FROM email_attachments a2 JOIN emails e2 ON e2.id = a2.email_id
+              WHERE e2.account_id = ? AND a2.status = 'failed' ORDER BY a2.updated_at DESC, a2.id DESC LIMIT 1) AS lastError
+       FROM email_attachments a JOIN emails e ON e.id = a.email_id
+      WHERE e.account_id = ? AND e.deleted_at IS NULL AND a.status = 'failed'`,
+  ).get(accountId, accountId) as { failed: number; repeated: number | null; lastError: string | null };
+  return { failed: row.failed, repeated: row.repeated ?? 0, lastError: row.lastError };
+}

@@ -55,10 +55,10 @@ export function checkKeyFileMode(path: string): void {
   try {
     mode = statSync(path).mode;
   } catch (error) {
-    throw new ConfigError(`cannot read the service-account key file ${path} (CRM_GMAIL_SA_KEY_PATH): ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
+    throw new AuthError(`cannot read the service-account key file ${path} (CRM_GMAIL_SA_KEY_PATH): ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
   }
   if ((mode & 0o077) !== 0) {
-    throw new ConfigError(
+    throw new AuthError(
       `the service-account key file ${path} has mode ${(mode & 0o777).toString(8)}, readable by group or others; ` +
         `it holds a private key. Run: chmod 600 ${path}`,
     );
@@ -71,16 +71,16 @@ export function readServiceAccountKey(path: string): ServiceAccountKey {
   try {
     json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch {
-    throw new ConfigError(`the service-account key file ${path} is not valid JSON; download a new JSON key for the service account.`);
+    throw new AuthError(`the service-account key file ${path} is not valid JSON; download a new JSON key for the service account.`);
   }
   const clientEmail = json.client_email;
   const privateKey = json.private_key;
   const clientId = json.client_id;
   if (json.type !== undefined && json.type !== 'service_account') {
-    throw new ConfigError(`${path} is a "${String(json.type)}" credential, not a service-account key (type "service_account").`);
+    throw new AuthError(`${path} is a "${String(json.type)}" credential, not a service-account key (type "service_account").`);
   }
   if (typeof clientEmail !== 'string' || typeof privateKey !== 'string' || !privateKey.includes('PRIVATE KEY')) {
-    throw new ConfigError(`${path} lacks client_email or private_key: it is not a service-account JSON key.`);
+    throw new AuthError(`${path} lacks client_email or private_key: it is not a service-account JSON key.`);
   }
   return { clientEmail, privateKey, clientId: typeof clientId === 'string' || typeof clientId === 'number' ? String(clientId) : '(unknown: no client_id in the key file)' };
 }
@@ -181,7 +181,7 @@ async function currentToken(client: GmailAuthClient, user: string): Promise<stri
   } catch (error) {
     if (error instanceof CrmMailError) throw error;
     // Not an HTTP answer (those are mapped by the interceptor): e.g. a key that cannot sign.
-    throw new ConfigError(`cannot obtain a Gmail access token for ${user}: ${String((error as Error).message ?? error).slice(0, 200)}`);
+    throw new AuthError(`cannot obtain a Gmail access token for ${user}: ${String((error as Error).message ?? error).slice(0, 200)}`);
   }
   if (!token) throw new AuthError(`no access token was issued for ${user}.`);
   return token;

@@ -171,6 +171,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
       const attachments = await input.downloadAttachments();
       counts.attachmentsStored += attachments.stored;
       if (attachments.failed > 0) details.attachmentsFailed = attachments.failed;
+      if (attachments.reason) details.attachmentsError = attachments.reason;
+      if (attachments.notAttempted) details.attachmentsNotAttempted = true;
       if (attachments.skipped > 0) details.attachmentsSkipped = attachments.skipped;
     }
     const stillDeferred = deferredSummary(input.db, account.id);

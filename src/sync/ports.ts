@@ -96,4 +96,8 @@ export interface AttachmentOutcome {
   stored: number;
   failed: number;
   skipped: number;
+  /** Why attachments failed this run, in words an admin can act on (absent when none did). */
+  reason?: string;
+  /** The folder could not be written: nothing was attempted, the rows wait for a later run. */
+  notAttempted?: boolean;
 }

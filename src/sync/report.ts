@@ -33,11 +33,18 @@ export function resultLine(result: AccountSyncResult): string {
   if (result.error) line += ` -- ${oneLine(result.error)}`;
   if (c.deferred > 0) line += ` (${fmt(c.deferred)} deferred: Gmail kept failing them; the next run tries them first)`;
   if (typeof result.details.stopped === 'string') line += ` (stopped at the time budget; the next run resumes exactly there)`;
-  if (typeof result.details.attachmentsFailed === 'number') line += ` (${result.details.attachmentsFailed} attachment downloads failed; retried next run)`;
+  if (typeof result.details.attachmentsFailed === 'number') line += ` (${attachmentsNote(result.details)})`;
   if (typeof result.details.unsearchedTerms === 'number') {
     line += ` (${result.details.unsearchedTerms} investor addresses/domains not yet searched in older mail: run crm-mail rematch --remote)`;
   }
   return line;
+}
+
+function attachmentsNote(details: Record<string, unknown>): string {
+  const failed = details.attachmentsFailed as number;
+  const reason = typeof details.attachmentsError === 'string' ? `: ${oneLine(details.attachmentsError)}` : '';
+  if (details.attachmentsNotAttempted === true) return `${fmt(failed)} attachment${failed === 1 ? '' : 's'} not downloaded${reason}; retried next run`;
+  return `${fmt(failed)} attachment download${failed === 1 ? '' : 's'} failed${reason}; retried next run`;
 }
 
 function oneLine(text: string): string {

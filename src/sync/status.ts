@@ -9,6 +9,7 @@ import { lastRun, type SyncRun } from '../db/syncRuns.js';
 import { currentLease } from '../db/lease.js';
 import { deferredSummary } from '../db/deferred.js';
 import { listUnsearchableTerms } from '../db/unsearchable.js';
+import { failedAttachmentSummary, type FailedAttachmentSummary } from '../db/attachments.js';
 import { listingTotalEstimate, parseCheckpoint, quotaTimeLeftMs } from './checkpoint.js';
 import type { QuotaRate } from './ports.js';
 
@@ -52,6 +53,8 @@ export interface AccountStatusReport extends AccountCounts {
   deferredLastError: string | null;
   /** Investor addresses and domains Gmail refuses to search in this mailbox, even alone: their older mail is not listed. */
   unsearchable: string[];
+  /** Why attachments of this account are not being stored (the last run's reason, else the latest failed download's). */
+  attachmentError: string | null;
   lastRun: Pick<SyncRun, 'kind' | 'status' | 'startedAt' | 'durationMs' | 'apiCalls' | 'apiUnits' | 'stored' | 'error'> | null;
 }
 
@@ -114,6 +117,38 @@ function withDeferred(judged: { health: Health; alert: boolean; reason?: string 
   return { health: 'failing', alert: true, reason };
 }
 
+/** What the last run and the failed rows say about attachments that are not being stored. */
+export interface AttachmentTrouble {
+  /** The last run found the folder unwritable and tried nothing. */
+  folderProblem?: string;
+  failed: FailedAttachmentSummary;
+  /** Attachments the last run reported as not stored (failed or not attempted). */
+  lastRunFailed: number;
+}
+
+export function attachmentTrouble(run: SyncRun | undefined, failed: FailedAttachmentSummary): AttachmentTrouble {
+  const details = run?.details ?? {};
+  const folderProblem = details.attachmentsNotAttempted === true && typeof details.attachmentsError === 'string' ? details.attachmentsError : undefined;
+  const lastRunFailed = typeof details.attachmentsFailed === 'number' ? details.attachmentsFailed : 0;
+  return { folderProblem, failed, lastRunFailed };
+}
+
+/**
+ * Attachments that keep failing alert: an unwritable folder at once (every run fails the same way),
+ * a download once it has failed on two runs.
+ */
+export function withAttachments(judged: { health: Health; alert: boolean; reason?: string }, trouble: AttachmentTrouble): { health: Health; alert: boolean; reason?: string } {
+  if (judged.alert || judged.health === 'paused') return judged;
+  if (trouble.folderProblem) {
+    return { health: 'failing', alert: true, reason: `${trouble.lastRunFailed} attachment${trouble.lastRunFailed === 1 ? '' : 's'} not stored: ${trouble.folderProblem}` };
+  }
+  if (trouble.failed.repeated > 0) {
+    const count = trouble.failed.repeated;
+    return { health: 'failing', alert: true, reason: `${count} attachment download${count === 1 ? '' : 's'} failed on two runs or more: ${trouble.failed.lastError ?? 'no reason recorded'}` };
+  }
+  return judged;
+}
+
 export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Date; account?: string; quota?: QuotaRate }): StatusReport {
   const now = options.now ?? new Date();
   const accounts = listAccounts(db).filter((account) => !options.account || account.email === options.account.toLowerCase());
@@ -122,7 +157,8 @@ export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Da
   const reports = accounts.map((account): AccountStatusReport => {
     const run = lastRun(db, account.id);
     const deferred = deferredSummary(db, account.id);
-    const judged = withDeferred(judgeHealth(account, now, options.syncIntervalMin, { running: leaseLive && run?.status === 'running' }), deferred, now);
+    const trouble = attachmentTrouble(run, failedAttachmentSummary(db, account.id));
+    const judged = withAttachments(withDeferred(judgeHealth(account, now, options.syncIntervalMin, { running: leaseLive && run?.status === 'running' }), deferred, now), trouble);
     const checkpoint = parseCheckpoint(account.backfillCheckpoint);
     return {
       email: account.email,
@@ -141,6 +177,7 @@ export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Da
       deferredOldestAt: deferred.oldestAt,
       deferredLastError: deferred.lastError,
       unsearchable: listUnsearchableTerms(db, account.id).map((item) => item.term),
+      attachmentError: trouble.folderProblem ?? (trouble.failed.failed > 0 ? trouble.failed.lastError : null),
       ...accountCounts(db, account.id),
       lastRun: run
         ? { kind: run.kind, status: run.status, startedAt: run.startedAt, durationMs: run.durationMs, apiCalls: run.apiCalls, apiUnits: run.apiUnits, stored: run.stored, error: run.error }

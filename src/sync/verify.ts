@@ -36,6 +36,8 @@ export interface VerifyReport {
   /** With --fix: what was repaired (missing mail fetched, gone mail marked deleted, links recomputed). */
   fixed?: { stored: number; markedDeleted: number; relinked: number };
   error?: string;
+  /** The error's kind when the account could not be verified (decides the exit code). */
+  errorKind?: string;
 }
 
 export interface VerifyInput extends MailboxWork {

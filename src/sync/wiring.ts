@@ -16,6 +16,7 @@ import { parseGmailMessage, type CanonicalMessage } from '../mail/parse.js';
 import { InvestorIndex, splitQuery, type MatchResult } from '../match/investorIndex.js';
 import { captureMessage } from '../capture.js';
 import { AttachmentStore, downloadPendingAttachments, resolvedParts } from '../attachments.js';
+import { listPendingAttachments } from '../db/attachments.js';
 import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
 import type { SyncEnvironment, SyncReporter } from './runSync.js';
 
@@ -40,8 +41,9 @@ export function asMatchIndex(index: InvestorIndex): MatchIndex {
 }
 
 /** Attachments whose bytes arrive with the message (small inline parts have no attachment id) are stored at capture. */
-export function mailStore(db: Db, config: Config): MailStore {
-  const attachments = { store: new AttachmentStore(config.attachmentsDir), maxBytes: config.maxAttachmentMb * 1024 * 1024 };
+export function mailStore(db: Db, config: Config, options: { attachmentsWritable?: boolean } = {}): MailStore {
+  const store = options.attachmentsWritable === false ? undefined : new AttachmentStore(config.attachmentsDir);
+  const attachments = { store, maxBytes: config.maxAttachmentMb * 1024 * 1024 };
   return {
     parse: (message) => parseGmailMessage(message),
     storedGmailIds: (accountId, ids) => storedGmailIds(db, accountId, ids),
@@ -70,6 +72,9 @@ function sameLabels(stored: string | null, labels: string[]): boolean {
   return labels.every((label) => set.has(label));
 }
 
+/** A failed download is tried again by this many runs, then left failed (status alerts on it). */
+export const MAX_ATTACHMENT_ATTEMPTS = 5;
+
 /** One credential provider per auth method, shared by the accounts of a run (tokens are cached per user). */
 export class ClientFactory {
   private readonly providers = new Map<string, CredentialProvider>();
@@ -96,16 +101,25 @@ export async function downloadAttachmentsFor(db: Db, config: Config, accountId: 
   const store = new AttachmentStore(config.attachmentsDir);
   const result = await downloadPendingAttachments(db, store, (gmailId, attachmentId) => client.getAttachment(gmailId, attachmentId), {
     accountId,
+    maxAttempts: MAX_ATTACHMENT_ATTEMPTS,
     concurrency: config.attachConcurrency,
     maxBytes: config.maxAttachmentMb * 1024 * 1024,
     // Attachment ids are ephemeral in Gmail: a fresh format=full fetch gives the current ones.
     resolve: async (gmailId) => resolvedParts(await parseGmailMessage(await client.getMessage(gmailId, 'full'))),
   });
-  return { stored: result.stored, failed: result.failed, skipped: result.skipped };
+  return { stored: result.stored, failed: result.failed, skipped: result.skipped, reason: result.reasons.length > 0 ? result.reasons.join('; ') : undefined };
+}
+
+/** The folder cannot be written: every attachment still to fetch waits, with the reason, and none is tried. */
+export function attachmentsNotAttempted(db: Db, accountId: number, problem: string): AttachmentOutcome {
+  const waiting = listPendingAttachments(db, accountId, MAX_ATTACHMENT_ATTEMPTS).length;
+  return { stored: 0, failed: waiting, skipped: 0, reason: problem, notAttempted: true };
 }
 
 export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter): SyncEnvironment {
   const clients = new ClientFactory(db, config);
+  // Once per run, before anything is downloaded: an unwritable folder fails every download the same way.
+  const attachmentsProblem = new AttachmentStore(config.attachmentsDir).writeProblem();
   const opened = new Map<number, GmailAccountClient>();
   return {
     db,
@@ -114,13 +128,14 @@ export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter):
     historyStaleDays: config.historyStaleDays,
     accountConcurrency: config.accountConcurrency,
     buildIndex: () => asMatchIndex(buildInvestorIndex(db, config)),
-    store: mailStore(db, config),
+    store: mailStore(db, config, { attachmentsWritable: attachmentsProblem === undefined }),
     openClient: async (account) => {
       const client = clients.open(account);
       opened.set(account.id, client);
       return client as MailboxClient;
     },
-    downloadAttachments: (account) => downloadAttachmentsFor(db, config, account.id, opened.get(account.id)!),
+    downloadAttachments: async (account) =>
+      attachmentsProblem ? attachmentsNotAttempted(db, account.id, attachmentsProblem) : downloadAttachmentsFor(db, config, account.id, opened.get(account.id)!),
     reporter,
   };
 }

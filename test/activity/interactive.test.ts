@@ -109,4 +109,35 @@ describe('interactive review in a real terminal (tmux)', () => {
     expect(notes.updated_by).toBe(JANE.userId);
     db.close();
   });
+
+  it('Ctrl-C at the menu ends the review with exit 130; the decision made before it stays', async () => {
+    const dbPath = join(dir, 'interrupt.db');
+    await startReview(dbPath, 2);
+    await waitFor('1 of 2 · proposal #1');
+    keys('a', 'Enter');
+    await waitFor('2 of 2 · proposal #2');
+    keys('C-c');
+    const shown = await waitFor('EXIT=');
+    expect(shown).toContain('EXIT=130');
+    expect(shown).toContain('Summary: approved 1, edited 0, dismissed 0, skipped 0; 1 still pending.');
+    const db = openDatabase(dbPath);
+    expect((proposals(db) as Array<{ status: string }>).map((row) => row.status)).toEqual(['approved', 'pending']);
+    db.close();
+  });
 });
+
+/** A world with `count` pending proposals from Jane to Ann, and `crm-mail review` running in a fresh tmux session. */
+async function startReview(dbPath: string, count: number): Promise<void> {
+  spawnSync('tmux', ['-L', SOCKET, 'kill-session', '-t', SESSION]);
+  const world = await makeWorld(dbPath);
+  const since = Date.parse('2026-11-20T12:00:00Z');
+  world.db.prepare("INSERT INTO app_settings (key, value) VALUES ('email_activity_since', ?)").run(new Date(since).toISOString());
+  for (let index = 0; index < count; index++) {
+    janeToAnn(world, `k${index}@x`, since + (index + 1) * DAY, { subject: `Topic ${index}`, body: `Line one of message ${index}. More text.` });
+  }
+  await runPropose(world.db, configFor({ CRM_MAIL_DRAFTER: 'rule' }), {});
+  world.db.close();
+  const command = `${BIN} review --as ${JANE.email} --db ${dbPath}; echo EXIT=$?; sleep 120`;
+  tmux('new-session', '-d', '-s', SESSION, '-x', '160', '-y', '50', '-c', PROJECT_ROOT, `env -u CRM_MAIL_USER -u CRM_DB_PATH sh -c '${command}'`);
+  await waitFor('? Decision');
+}

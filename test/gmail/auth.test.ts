@@ -52,11 +52,11 @@ describe('domain-wide delegation', () => {
     expect(credentials.tokenRequests).toBe(2);
   });
 
-  it('refuses a key file readable by group or others, saying chmod 600', () => {
+  it('refuses a key file readable by group or others, saying chmod 600 (an auth error: exit 4)', () => {
     const loose = join(dir, 'loose-key.json');
     copyFileSync(emu.serviceAccountKeyFile, loose);
     chmodSync(loose, 0o644);
-    expect(() => createDwdCredentials({ keyFile: loose })).toThrow(ConfigError);
+    expect(() => createDwdCredentials({ keyFile: loose })).toThrow(AuthError);
     expect(() => createDwdCredentials({ keyFile: loose })).toThrow(`chmod 600 ${loose}`);
     chmodSync(loose, 0o600);
     expect(() => createDwdCredentials({ keyFile: loose })).not.toThrow();

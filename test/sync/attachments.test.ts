@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SCENARIOS } from '../../src/emulator/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -49,13 +51,29 @@ describe('attachments in the sync run', () => {
     firm.emu.injectFault({ method: 'messages.attachments.get', kind: '500', times: 100_000 });
     const first = await runCli(['--json', 'sync', '--no-propose'], { env: { ...firm.env, CRM_GMAIL_RETRY_MAX: '0' } });
     expect(first.code, first.stderr).toBe(0);
-    const summary = JSON.parse(first.stdout) as { accounts: Array<{ status: string; attachmentsStored: number; details: { attachmentsFailed?: number } }> };
+    const summary = JSON.parse(first.stdout) as { accounts: Array<{ status: string; attachmentsStored: number; details: { attachmentsFailed?: number; attachmentsError?: string } }> };
+    // The reason is in the run's record, not only a count.
+    for (const account of summary.accounts.filter((item) => item.details.attachmentsFailed)) expect(account.details.attachmentsError).toMatch(/temporarily unavailable|HTTP 500/);
     expect(summary.accounts.every((account) => account.status === 'ok' && account.attachmentsStored === 0)).toBe(true);
     const failed = summary.accounts.reduce((total, account) => total + (account.details.attachmentsFailed ?? 0), 0);
     expect(failed).toBeGreaterThan(0);
     expect(attachmentStatus()).toEqual({ failed });
-    const status = JSON.parse((await runCli(['--json', 'status'], { env: firm.env })).stdout) as { accounts: Array<{ failedAttachments: number }> };
+    const status = JSON.parse((await runCli(['--json', 'status'], { env: firm.env })).stdout) as { accounts: Array<{ failedAttachments: number; alert: boolean; attachmentError: string | null }> };
     expect(status.accounts.reduce((total, account) => total + account.failedAttachments, 0)).toBe(failed);
+    // One failed run is a hiccup: no alert yet, but the reason shows.
+    expect(status.accounts.some((account) => account.alert)).toBe(false);
+    expect(status.accounts.find((account) => account.failedAttachments > 0)?.attachmentError).toMatch(/temporarily unavailable|HTTP 500/);
+    const human = await runCli(['status'], { env: firm.env });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/attachment downloads? failed: .*(temporarily unavailable|HTTP 500)/);
+
+    // A second failing run: the downloads keep failing, and status alerts with the reason.
+    const again = await runCli(['sync', '--no-propose'], { env: { ...firm.env, CRM_GMAIL_RETRY_MAX: '0' } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/attachment downloads? failed: .*(temporarily unavailable|HTTP 500).*; retried next run\)/);
+    const alerting = await runCli(['status'], { env: firm.env });
+    expect(alerting.code).toBe(1);
+    expect(alerting.stdout).toMatch(/! \S+: \d+ attachment downloads? failed on two runs or more: /);
 
     firm.emu.clearFaults();
     const pending = pendingByAccount();
@@ -76,5 +94,43 @@ describe('attachments in the sync run', () => {
       expect(counters.byMethod['messages.attachments.get']?.calls ?? 0).toBe(2 * expected.rows);
       expect(counters.byMethod['messages.get']?.calls ?? 0).toBe(expected.messages);
     }
+  });
+});
+
+describe('an attachments folder that cannot be written', () => {
+  const blocked = tempDir('crm-mail-attach-blocked-');
+  let other: Firm;
+  beforeAll(async () => {
+    // A regular file where the folder's parent should be: no user, root included, can create it.
+    writeFileSync(join(blocked, 'not-a-folder'), '');
+    other = await startFirm(blocked, { scenario: { ...SCENARIOS.small, seed: 12, partners: 1 }, env: { CRM_GMAIL_ATTACHMENTS_DIR: join(blocked, 'not-a-folder', 'attachments') } });
+    expect((await runCli(['enroll-all'], { env: other.env })).code).toBe(0);
+  });
+  afterAll(async () => other?.stop());
+
+  it('is checked once before any download: messages are stored, no download is tried, the line and status say why', async () => {
+    const sync = await runCli(['sync', '--no-propose'], { env: other.env });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stdout).toMatch(/ ok backfill: listed \d+, stored [1-9]/);
+    expect(sync.stdout).toMatch(/\(\d+ attachments? not downloaded: cannot write the attachments folder .*not-a-folder\/attachments \(ENOTDIR on mkdir\): .*; retried next run\)/);
+    expect(other.emu.counters().byMethod['messages.attachments.get']?.calls ?? 0).toBe(0);
+    const db = other.open();
+    const rows = db.prepare('SELECT status, count(*) AS n FROM email_attachments GROUP BY status').all() as Array<{ status: string; n: number }>;
+    db.close();
+    // Nothing attempted, nothing counted against the rows' retries: they wait, pending.
+    expect(rows).toEqual([{ status: 'pending', n: expect.any(Number) }]);
+
+    const status = await runCli(['status'], { env: other.env });
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/! \S+: \d+ attachments? not stored: cannot write the attachments folder .*ENOTDIR/);
+    const json = JSON.parse((await runCli(['--json', 'status'], { env: other.env })).stdout) as { accounts: Array<{ alert: boolean; attachmentError: string }> };
+    expect(json.accounts[0]).toMatchObject({ alert: true, attachmentError: expect.stringContaining('cannot write the attachments folder') });
+
+    // Folder fixed: the next run stores them all and status is calm again.
+    const fixed = { ...other.env, CRM_GMAIL_ATTACHMENTS_DIR: join(blocked, 'attachments') };
+    const next = await runCli(['--json', 'sync', '--no-propose'], { env: fixed });
+    expect(next.code).toBe(0);
+    expect((JSON.parse(next.stdout) as { accounts: Array<{ attachmentsStored: number }> }).accounts[0]!.attachmentsStored).toBeGreaterThan(0);
+    expect((await runCli(['status'], { env: fixed })).code).toBe(0);
   });
 });

@@ -29,7 +29,8 @@ afterAll(async () => firm?.stop());
 describe('sync, status, messages, rematch', () => {
   it('syncs every account even when one fails, one plain line each, and says why propose was skipped', async () => {
     const result = await runCli(['sync'], { env: firm.env });
-    expect(result.code).toBe(1);
+    // Google refuses a token for a user it does not know (invalid_grant): an auth failure, exit 4.
+    expect(result.code).toBe(4);
     const lines = result.stdout.trim().split('\n');
     expect(lines.filter((line) => / ok backfill: /.test(line))).toHaveLength(3);
     expect(lines.find((line) => line.startsWith(`${ghost} error backfill:`))).toBeDefined();
@@ -186,13 +187,13 @@ describe('--quiet under cron', () => {
   it('--quiet (errors only) still prints the line of each failing account, on stderr, and nothing for the others', async () => {
     expect((await runCli(['accounts', 'resume', ghost], { env: firm.env })).code).toBe(0);
     const quiet = await runCli(['--quiet', 'sync', '--no-propose'], { env: firm.env });
-    expect(quiet.code).toBe(1);
+    expect(quiet.code).toBe(4);
     expect(quiet.stdout).toBe('');
     const lines = quiet.stderr.trim().split('\n').filter((line) => line.startsWith('error: '));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^error: ${ghost.replace('.', '\\.')} error backfill: .* -- `));
     const verify = await runCli(['--quiet', 'verify'], { env: firm.env });
-    expect(verify.code).toBe(1);
+    expect(verify.code).toBe(4);
     expect(verify.stdout).toBe('');
     expect(verify.stderr).toMatch(new RegExp(`^error: ${ghost.replace('.', '\\.')}: could not verify: `, 'm'));
     expect(verify.stderr).not.toMatch(/: complete: /);

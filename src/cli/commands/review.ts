@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { ConflictError, UsageError } from '../../errors.js';
+import { ConflictError, EXIT, UsageError } from '../../errors.js';
 import type { Db } from '../../db/open.js';
 import type { CrmUser, Proposal, ProposalStatus, StoredEmail } from '../../db/proposals.js';
 import { cleanBlock, cleanLine, newPartOfBody, truncate } from '../../activity/text.js';
@@ -15,7 +15,8 @@ Examples:
 The reviewer (--as, else CRM_MAIL_USER) must be an active CRM user. Approve appends the note, stamped
 "— approved by <name>", to the investor's notes (newest at the bottom).
 Exit codes: 0 ok, 2 usage (no reviewer, inactive reviewer, no terminal), 7 unknown proposal or reviewer,
-8 already decided (the message says by whom and when).`;
+8 already decided (the message says by whom and when), 130 interactive review interrupted with Ctrl-C
+(decisions made before it stay).`;
 
 const STATUSES: readonly ProposalStatus[] = ['pending', 'approved', 'dismissed'];
 
@@ -117,6 +118,11 @@ function isPromptExit(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
 }
 
+/** @inquirer/prompts throws ExitPromptError when the partner presses Ctrl-C. */
+function isInterrupt(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ExitPromptError';
+}
+
 async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Promise<void> {
   const { expand, input } = await import('@inquirer/prompts');
   const { listProposals, getProposal, loadProposalEmail, loadSourceEmail } = await import('../../db/proposals.js');
@@ -152,6 +158,7 @@ async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Pr
         action = await expand<Action>({ message: 'Decision', choices: choices.map((choice) => ({ ...choice })), expanded: true });
       } catch (error) {
         if (!isPromptExit(error)) throw error;
+        if (isInterrupt(error)) ctx.exitCode = EXIT.interrupted;
         action = 'quit';
       }
       if (action === 'open') {
@@ -174,6 +181,7 @@ async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Pr
             });
           } catch (error) {
             if (!isPromptExit(error)) throw error;
+            if (isInterrupt(error)) ctx.exitCode = EXIT.interrupted;
             quit = true;
             break;
           }

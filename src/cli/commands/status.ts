@@ -54,7 +54,8 @@ account's quota budget (CRM_GMAIL_QUOTA_MODEL, one get per message). The deferre
 messages Gmail kept failing; the next sync tries them first. A note names investor addresses or
 domains Gmail refuses to search even alone (a 400): backfill skips them, new mail still arrives.
 Exit codes: 0 every active account is healthy, 1 an account is failing, needs consent, has a
-message deferred for more than a day, or its last success is older than 2 x
+message deferred for more than a day, cannot store attachments (the folder cannot be written, or
+a download failed on two runs or more), or its last success is older than 2 x
 CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
     )
     .action(async (options: { account?: string }) => {
@@ -90,8 +91,11 @@ CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
         ]);
       }
       ctx.out.line(table.toString());
-      for (const row of report.accounts.filter((item) => item.alert)) ctx.out.line(`! ${row.email}: ${row.reason}`);
+      for (const row of report.accounts.filter((item) => item.alert)) ctx.out.line(`! ${row.email}: ${inertLine(row.reason)}`);
       for (const row of report.accounts.filter((item) => item.unsearchable.length > 0)) ctx.out.line(unsearchableLine(row));
+      for (const row of report.accounts.filter((item) => !item.alert && item.attachmentError)) {
+        ctx.out.line(`  ${row.email}: ${fmt(row.failedAttachments)} attachment download${row.failedAttachments === 1 ? '' : 's'} failed: ${inertLine(row.attachmentError)}; the next sync tries again`);
+      }
       if (report.alerts === 0) ctx.out.line(`no alerts (${report.accounts.length} accounts, cron interval ${report.syncIntervalMin} min)`);
     });
 }

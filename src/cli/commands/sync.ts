@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { requireGmailSettings } from '../../config.js';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError, exitCodeOfKind, mostSevereExit } from '../../errors.js';
 import type { AccountSyncResult } from '../../sync/accountSync.js';
 import type { LeaseHolder } from '../../db/lease.js';
 import { FailuresReporter, PlainReporter, SilentReporter, TtyReporter } from '../../sync/report.js';
@@ -34,6 +34,13 @@ export function parseMaxMinutes(text: string | undefined, fallback: number): num
   return value;
 }
 
+/** The most severe account outcome decides (README, "Exit codes"); a failed propose step counts as 1. */
+export function syncExitCode(results: Pick<AccountSyncResult, 'status' | 'errorKind'>[], proposeFailed: boolean): number {
+  const codes = results.map((result) => (result.status === 'ok' ? EXIT.ok : exitCodeOfKind(result.errorKind)));
+  if (proposeFailed) codes.push(EXIT.failure);
+  return mostSevereExit(codes);
+}
+
 export function registerSync(program: Command, ctx: CliContext): void {
   program
     .command('sync')
@@ -57,7 +64,8 @@ reads about 270 messages a minute, so a large first backfill spans several cron 
 stopping itself after --max-minutes. A message Gmail keeps failing is deferred to the next run,
 never given up; a rate-limit answer is waited out. Only one sync runs at a time: an overlapping
 run prints one line and exits 0.
-Exit codes: 0 every account synced, 1 an account failed (the others still ran), 3 integration off.`,
+Exit codes: 0 every account synced; otherwise the most severe account outcome (the others still
+ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailable; 3 integration off.`,
     )
     .action(async (options: { account?: string; propose: boolean; maxMinutes?: string }) => {
       ctx.requireGmail('sync');
@@ -91,7 +99,7 @@ Exit codes: 0 every account synced, 1 an account failed (the others still ran), 
         propose = await proposeAfterSync(db, ctx.config, (line) => out.debug(line));
         if (!out.json) out.line(propose.line);
       }
-      if (!allOk || propose?.status === 'error') ctx.exitCode = EXIT.failure;
+      ctx.exitCode = syncExitCode(results, propose?.status === 'error');
       if (out.json) {
         out.data({ ran: true, ok: allOk, accounts: results.map(resultJson), propose: propose ?? (options.propose ? { status: 'skipped', line: 'no account synced' } : { status: 'disabled' }) });
       }

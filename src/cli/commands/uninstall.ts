@@ -14,8 +14,9 @@ export function registerUninstall(program: Command, ctx: CliContext): void {
       const db = ctx.db({ migrated: false });
       if (!options.yes) {
         const tables = ownTables(db);
-        if (ctx.out.json) return ctx.out.data({ wouldDrop: tables });
-        ctx.out.line(tables.length === 0 ? 'no crm-mail tables in this database' : `would drop: ${tables.join(', ')}`);
+        // Without --yes both forms exit 2: a script must not read "nothing happened" as success.
+        if (ctx.out.json) ctx.out.data({ dropped: false, wouldDrop: tables });
+        else ctx.out.line(tables.length === 0 ? 'no crm-mail tables in this database' : `would drop: ${tables.join(', ')}`);
         throw new UsageError('uninstall needs --yes to drop anything.');
       }
       const result = await uninstall(db, ctx.dbPath, options.backup);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { requireGmailSettings } from '../../config.js';
-import { EXIT, NotFoundError } from '../../errors.js';
+import { CrmMailError, EXIT, NotFoundError, exitCodeOfKind, mostSevereExit } from '../../errors.js';
 import { getAccountByEmail, listAccounts, type Account } from '../../db/accounts.js';
 import { inertLine } from '../output.js';
 import { leaseHeldLine } from './sync.js';
@@ -58,7 +58,8 @@ For each account: missing (in Gmail, matching an investor, not stored), extra (s
 Gmail or no longer found by the searches) and mismatched investors (stored links that differ from the
 current index; fix with crm-mail rematch). Costs one search pass plus a metadata read per unstored hit.
 Waits up to 10 minutes for a running sync to finish, so it never compares against a half-done page.
-Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
+Exit codes: 0 complete; otherwise the most severe account outcome: 4 auth or key file, 2
+configuration, 1 a difference or another failure, 5 Gmail unavailable; 3 integration off.`,
     )
     .action(async (options: { account?: string; examples: string; fix?: boolean }) => {
       ctx.requireGmail('verify');
@@ -88,7 +89,7 @@ Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
             );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
-            reports.push({ account: account.email, ok: false, listed: 0, stored: 0, missing: { count: 0, examples: [] }, extra: { count: 0, examples: [] }, mismatched: { count: 0, examples: [] }, apiCalls: 0, apiUnits: 0, backfillComplete: account.backfillCompletedAt !== null, error: message });
+            reports.push({ account: account.email, ok: false, listed: 0, stored: 0, missing: { count: 0, examples: [] }, extra: { count: 0, examples: [] }, mismatched: { count: 0, examples: [] }, apiCalls: 0, apiUnits: 0, backfillComplete: account.backfillCompletedAt !== null, error: message, errorKind: error instanceof CrmMailError ? error.kind : 'unexpected' });
           }
         }
         return reports;
@@ -101,7 +102,7 @@ Exit codes: 0 complete, 1 a difference or a failure, 3 integration off.`,
       }
       const reports = leased.value;
       const ok = reports.every((report) => report.ok);
-      if (!ok) ctx.exitCode = EXIT.failure;
+      ctx.exitCode = mostSevereExit(reports.map((report) => (report.ok ? EXIT.ok : report.error ? exitCodeOfKind(report.errorKind) : EXIT.failure)));
       if (out.json) return out.data({ ok, accounts: reports });
       for (const report of reports) {
         // --quiet means errors only: an account that could not be verified or differs still speaks.
