@@ -15,6 +15,7 @@ import type { QuotaLimiter } from '../gmail/limits.js';
 import { parseGmailMessage, type CanonicalMessage } from '../mail/parse.js';
 import { InvestorIndex, type MatchResult } from '../match/investorIndex.js';
 import { captureMessage } from '../capture.js';
+import { removeQueuedFiles } from '../privacy/purge.js';
 import { AttachmentStore, downloadPendingAttachments, resolvedParts } from '../attachments.js';
 import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
 import type { SyncEnvironment, SyncReporter } from './runSync.js';
@@ -120,6 +121,7 @@ export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter):
       return client as MailboxClient;
     },
     downloadAttachments: (account) => downloadAttachmentsFor(db, config, account.id, opened.get(account.id)!),
+    sweepRemovedFiles: () => removeQueuedFiles(db, new AttachmentStore(config.attachmentsDir)),
     reporter,
   };
 }
