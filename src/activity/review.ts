@@ -27,6 +27,9 @@ export function displayName(user: Pick<CrmUser, 'name' | 'email'>): string {
 }
 
 function alreadyDecided(proposal: Proposal): ConflictError {
+  if (proposal.status === 'withdrawn') {
+    return new ConflictError(`proposal ${proposal.id} was withdrawn at ${proposal.withdrawnAt ?? 'an unknown time'} (${proposal.withdrawnReason ?? 'its mail was purged'}); nothing changed.`);
+  }
   const who = proposal.decidedByName
     ? `${proposal.decidedByName} <${proposal.decidedByEmail}>`
     : proposal.decidedByEmail ?? (proposal.decidedBy !== null ? `user #${proposal.decidedBy}` : 'someone');
@@ -106,5 +109,7 @@ export function proposalJson(proposal: Proposal): Record<string, unknown> {
     createdAt: proposal.createdAt,
     decidedBy: proposal.decidedByEmail,
     decidedAt: proposal.decidedAt,
+    withdrawnReason: proposal.withdrawnReason,
+    withdrawnAt: proposal.withdrawnAt,
   };
 }

@@ -202,6 +202,7 @@ export function assertMigrated(db: Db): void {
  */
 export const OWN_TABLES = [
   'email_activity_proposals',
+  'email_blob_removals',
   'email_deferred_messages',
   'email_unsearchable_terms',
   'email_attachments',

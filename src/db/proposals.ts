@@ -6,7 +6,8 @@
  */
 import type { Db } from './open.js';
 
-export type ProposalStatus = 'pending' | 'approved' | 'dismissed';
+/** 'withdrawn': the mail it was drafted from was purged (an exclusion, a lowered sharing level); kept for audit. */
+export type ProposalStatus = 'pending' | 'approved' | 'dismissed' | 'withdrawn';
 export type MessageDirection = 'sent' | 'received' | 'internal';
 
 // A logical message (message_key) matched to an investor is a candidate when some live copy is
@@ -186,6 +187,8 @@ export interface Proposal {
   decidedByName: string | null;
   decidedByEmail: string | null;
   decidedAt: string | null;
+  withdrawnReason: string | null;
+  withdrawnAt: string | null;
 }
 
 const PROPOSAL_SELECT = `
@@ -194,7 +197,7 @@ const PROPOSAL_SELECT = `
          p.message_date_ms AS messageDateMs, p.drafted_note AS draftedNote, p.edited_note AS editedNote,
          p.final_note AS finalNote, p.drafter, p.model, p.tokens_in AS tokensIn, p.tokens_out AS tokensOut,
          p.created_at AS createdAt, p.decided_by AS decidedBy, u.name AS decidedByName, u.email AS decidedByEmail,
-         p.decided_at AS decidedAt
+         p.decided_at AS decidedAt, p.withdrawn_reason AS withdrawnReason, p.withdrawn_at AS withdrawnAt
     FROM email_activity_proposals p
     JOIN investors i ON i.id = p.investor_id
     LEFT JOIN emails e ON e.id = p.email_id

@@ -24,6 +24,8 @@ export interface SyncEnvironment {
   store: MailStore;
   openClient(account: Account): Promise<MailboxClient>;
   downloadAttachments?(account: Account, client: MailboxClient): Promise<AttachmentOutcome>;
+  /** Finishes attachment-file removals an interrupted purge left queued; runs under the lease, before any account. */
+  sweepRemovedFiles?(): number;
   reporter: SyncReporter;
 }
 
@@ -102,6 +104,7 @@ export async function runSync(env: SyncEnvironment, options: SyncOptions = {}): 
   const accounts = accountsToSync(env.db, options.account);
   const leased = await withSyncLease(env.db, options, async (tookOverFrom) => {
     const interruptedRunsClosed = closeInterruptedRuns(env.db);
+    env.sweepRemovedFiles?.();
     const results = await syncAccounts(env, accounts, options.deadline);
     return { results, interruptedRunsClosed, tookOverFrom };
   });

@@ -15,6 +15,7 @@ import type { QuotaLimiter } from '../gmail/limits.js';
 import { parseGmailMessage, type CanonicalMessage } from '../mail/parse.js';
 import { InvestorIndex, splitQuery, type MatchResult } from '../match/investorIndex.js';
 import { captureMessage } from '../capture.js';
+import { removeQueuedFiles } from '../privacy/purge.js';
 import { AttachmentStore, downloadPendingAttachments, resolvedParts } from '../attachments.js';
 import { listPendingAttachments } from '../db/attachments.js';
 import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
@@ -136,6 +137,7 @@ export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter):
     },
     downloadAttachments: async (account) =>
       attachmentsProblem ? attachmentsNotAttempted(db, account.id, attachmentsProblem) : downloadAttachmentsFor(db, config, account.id, opened.get(account.id)!),
+    sweepRemovedFiles: () => removeQueuedFiles(db, new AttachmentStore(config.attachmentsDir)),
     reporter,
   };
 }

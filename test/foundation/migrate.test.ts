@@ -86,7 +86,7 @@ describe('crm-mail migrate', () => {
     makeExistingCrm(path);
     const dry = await runCli(['migrate', '--dry-run', '--db', path]);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('would apply: 0000_crm_core, 0001_email_tables, 0002_email_activity_proposals, 0003_email_deferred_messages');
+    expect(dry.stdout).toContain('would apply: 0000_crm_core, 0001_email_tables, 0002_email_activity_proposals, 0003_email_deferred_messages, 0005_privacy_controls');
     const db = new Database(path, { readonly: true });
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'emails'").get()).toBeUndefined();
     db.close();

@@ -17,6 +17,7 @@ import { registerReview } from './review.js';
 import { registerParse } from './parse.js';
 import { registerAuth } from './auth.js';
 import { registerEmulator } from './emulator.js';
+import { registerExclude } from './exclude.js';
 
 /** One line per command module; keep the order of `crm-mail --help`. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -28,6 +29,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerStatus(program, ctx);
   registerSync(program, ctx);
   registerRematch(program, ctx);
+  registerExclude(program, ctx);
   registerMessages(program, ctx);
   registerVerify(program, ctx);
   registerPropose(program, ctx);

@@ -18,7 +18,7 @@ Exit codes: 0 ok, 2 usage (no reviewer, inactive reviewer, no terminal), 7 unkno
 8 already decided (the message says by whom and when), 130 interactive review interrupted with Ctrl-C
 (decisions made before it stay).`;
 
-const STATUSES: readonly ProposalStatus[] = ['pending', 'approved', 'dismissed'];
+const STATUSES: readonly ProposalStatus[] = ['pending', 'approved', 'dismissed', 'withdrawn'];
 
 function parseId(text: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`proposal id must be a number (got ${JSON.stringify(text)}); see crm-mail review list.`);
@@ -53,7 +53,7 @@ export function registerReview(program: Command, ctx: CliContext): void {
   review
     .command('list')
     .description('list proposals (default: pending), oldest first')
-    .option('--status <status>', 'pending, approved, dismissed or all', 'pending')
+    .option('--status <status>', 'pending, approved, dismissed, withdrawn or all', 'pending')
     .option('--limit <n>', 'at most this many')
     .addHelpText('after', '\nExamples:\n  $ crm-mail review list\n  $ crm-mail review list --status approved --json')
     .action(async (options: { status: string; limit?: string }) => {
