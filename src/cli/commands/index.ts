@@ -5,6 +5,7 @@ import { registerUninstall } from './uninstall.js';
 import { registerConfig } from './config.js';
 import { registerDoctor } from './doctor.js';
 import { registerThreads } from './threads.js';
+import { registerInvestors } from './investors.js';
 import { registerEnroll } from './enroll.js';
 import { registerAccounts } from './accounts.js';
 import { registerStatus } from './status.js';
@@ -34,6 +35,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerReview(program, ctx);
   registerDoctor(program, ctx);
   registerThreads(program, ctx);
+  registerInvestors(program, ctx);
   registerParse(program, ctx);
   registerEmulator(program, ctx);
   registerUninstall(program, ctx);
