@@ -15,9 +15,13 @@ import { startFirm, type Firm } from '../sync/firm.js';
 const DAY = 86_400_000;
 const dir = tempDir('crm-mail-relationships-');
 let firm: Firm;
+/** An investor's domain under CRM_GMAIL_EXCLUDE: none of its mail may be stored, indexed or counted. */
+let excludedDomain: string;
 
 beforeAll(async () => {
   firm = await startFirm(dir, { scenario: { ...SCENARIOS.small, seed: 31 } });
+  excludedDomain = firm.scenario.investors.filter((investor) => investor.domains.length > 0).at(-1)!.domains[0]!;
+  firm.env.CRM_GMAIL_EXCLUDE = excludedDomain;
   expect((await runCli(['enroll-all'], { env: firm.env })).code).toBe(0);
   const sync = await runCli(['sync', '--no-propose'], { env: firm.env, timeoutMs: 120_000 });
   expect(sync.code, sync.stderr).toBe(0);
@@ -61,11 +65,14 @@ function truthCopies(scenario: Scenario): TruthCopy[] {
     scenario.mailboxes[partner.email]!.forEach((message, index) => {
       if (message.labelIds.includes('TRASH') || message.labelIds.includes('SPAM')) return;
       const truth = scenario.truth[partner.email]![index]!;
-      const from = addressOf(message.searchHints.from);
-      const hints = message.threadHints;
+      const hints = message.searchHints;
+      const everyone = `${hints.from} ${hints.to} ${hints.cc}`.toLowerCase().match(/[\w.+-]+@[\w.-]+/g) ?? [];
+      if (everyone.some((address) => address.endsWith('@' + excludedDomain) || address.endsWith('.' + excludedDomain))) return;
+      const from = addressOf(hints.from);
+      const thread = message.threadHints;
       copies.push({
         messageId: truth.messageId,
-        thread: hints.parents[0] ?? hints.messageId,
+        thread: thread.parents[0] ?? thread.messageId,
         investorIds: truth.investorIds,
         kind: truth.kind,
         ms: message.internalDate,
@@ -301,5 +308,180 @@ describe('the email_investor_activity view', () => {
         pending: row.pendingProposals,
       });
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Search
+
+interface SearchJson {
+  query: string;
+  total: number;
+  results: Array<{ messageKey: string; emailId: number; subject: string | null; bulk: boolean; investors: Array<{ id: number }>; partners: Array<{ address: string }>; snippet: string }>;
+}
+
+async function searchJson(args: string[], env = firm.env): Promise<SearchJson> {
+  const result = await runCli(['--json', 'search', ...args, '--limit', '1000'], { env });
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as SearchJson;
+}
+
+interface StoredText {
+  id: number;
+  message_key: string;
+  body_text: string | null;
+  is_bulk: number;
+  investors: string | null;
+}
+
+const words = (text: string): string[] => text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+
+/** The logical messages whose stored body holds these words in a row, found without the index. */
+function holding(rows: StoredText[], phrase: string[]): StoredText[] {
+  return rows.filter((row) => {
+    const body = words(row.body_text ?? '');
+    return body.some((_, start) => phrase.every((word, offset) => body[start + offset] === word));
+  });
+}
+
+function storedText(db: Db): StoredText[] {
+  return db
+    .prepare(
+      `SELECT e.id, e.message_key, e.body_text, e.is_bulk,
+              (SELECT group_concat(investor_id) FROM email_investor_matches m WHERE m.email_id = e.id) AS investors
+         FROM emails e`,
+    )
+    .all() as StoredText[];
+}
+
+/** Four words in a row from a body that, in the whole store, only mail of the same kind (one investor, or bulk) holds. */
+function distinctivePhrase(rows: StoredText[], pick: (row: StoredText) => boolean, fits: (found: StoredText[]) => boolean): { phrase: string; found: StoredText[] } {
+  for (const row of rows.filter(pick)) {
+    const body = words(row.body_text ?? '');
+    for (let start = 0; start + 4 <= body.length; start++) {
+      const phrase = body.slice(start, start + 4);
+      const found = holding(rows, phrase);
+      if (fits(found)) return { phrase: phrase.join(' '), found };
+    }
+  }
+  throw new Error('no distinctive phrase in the generated firm');
+}
+
+describe('crm-mail search', () => {
+  it("finds a phrase from one investor's message bodies, and not from newsletters or excluded mail", async () => {
+    const db = firm.open();
+    const rows = storedText(db);
+    db.close();
+    const target = rows.find((row) => row.is_bulk === 0 && row.investors !== null && !row.investors.includes(','))!;
+    const investor = target.investors!;
+    const { phrase, found } = distinctivePhrase(
+      rows,
+      (row) => row.is_bulk === 0 && row.investors === investor,
+      (list) => list.length > 0 && list.every((row) => row.investors === investor && row.is_bulk === 0),
+    );
+    const hits = await searchJson([`"${phrase}"`]);
+    expect(new Set(hits.results.map((hit) => hit.messageKey))).toEqual(new Set(found.map((row) => row.message_key)));
+    expect(hits.results.every((hit) => hit.investors.some((i) => String(i.id) === investor))).toBe(true);
+    // Each snippet is its own message's, with the phrase's words marked.
+    for (const hit of hits.results) expect(hit.snippet.toLowerCase()).toContain(`«${phrase.split(' ')[0]}`);
+
+    // A newsletter's phrase: left out by default, found with --include-bulk.
+    const news = distinctivePhrase(
+      rows,
+      (row) => row.is_bulk === 1,
+      (list) => list.length > 0 && list.every((row) => row.is_bulk === 1),
+    );
+    expect((await searchJson([`"${news.phrase}"`])).total).toBe(0);
+    const withBulk = await searchJson([`"${news.phrase}"`, '--include-bulk']);
+    expect(new Set(withBulk.results.map((hit) => hit.messageKey))).toEqual(new Set(news.found.map((row) => row.message_key)));
+
+    // The excluded investor's domain is in the generated mail, but nothing of it was stored or indexed.
+    const excludedCopies = [...Object.values(firm.scenario.mailboxes)].flat().filter((message) => message.searchHints.from.toLowerCase().includes(excludedDomain));
+    expect(excludedCopies.length).toBeGreaterThan(0);
+    expect((await searchJson([excludedDomain, '--include-bulk'])).total).toBe(0);
+    const kept = firm.scenario.investors.find((candidate) => candidate.domains.length > 0 && candidate.domains[0] !== excludedDomain)!;
+    expect((await searchJson([kept.domains[0]!])).total).toBeGreaterThan(0);
+  });
+
+  it('filters by investor, partner and dates, and refuses a query without words', async () => {
+    const all = await searchJson(['the']);
+    expect(all.total).toBeGreaterThan(10);
+    // Each snippet comes from its own message's text.
+    const db = firm.open();
+    const textOf = db.prepare("SELECT coalesce(subject, '') || ' ' || coalesce(body_text, '') AS text FROM emails WHERE id = ?");
+    const squash = (text: string): string => text.replace(/\s+/g, ' ').trim();
+    for (const hit of all.results.slice(0, 10)) {
+      const fragment = squash(hit.snippet.replace(/[«»]/g, '')).split('…').map((part) => part.trim()).sort((a, b) => b.length - a.length)[0]!;
+      expect(squash((textOf.get(hit.emailId) as { text: string }).text)).toContain(fragment);
+    }
+    db.close();
+    const investor = all.results[0]!.investors[0]!.id;
+    const byInvestor = await searchJson(['the', '--investor', String(investor)]);
+    expect(byInvestor.total).toBeGreaterThan(0);
+    expect(byInvestor.total).toBeLessThan(all.total);
+    expect(byInvestor.results.every((hit) => hit.investors.some((i) => i.id === investor))).toBe(true);
+    const partner = firm.scenario.partners[1]!.email;
+    const byPartner = await searchJson(['the', '--partner', partner]);
+    expect(byPartner.total).toBeGreaterThan(0);
+    expect(byPartner.total).toBeLessThan(all.total);
+    expect(byPartner.results.every((hit) => hit.partners.some((p) => p.address === partner))).toBe(true);
+    const recent = await searchJson(['the', '--since', '30d']);
+    const older = await searchJson(['the', '--until', new Date(Date.now() - 30 * DAY).toISOString()]);
+    expect(recent.total + older.total).toBe(all.total);
+    expect(recent.total).toBeGreaterThan(0);
+    const empty = await runCli(['search', '"*"'], { env: firm.env });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('at least one word');
+    // Characters FTS5 would read as syntax are just separators.
+    expect((await runCli(['search', 'fee:(AND) "unclosed'], { env: firm.env })).code).toBe(0);
+  });
+
+  it('keeps the index in step with rematch, a withheld body and deleted mail', async () => {
+    const copy = copyOfFirm('index');
+    const db = copy.open();
+    const rows = storedText(db);
+    // A phrase only one logical message holds (replies quote earlier mail, so often the last of a thread).
+    const single = (row: StoredText): boolean => row.is_bulk === 0 && row.investors !== null && !row.investors.includes(',');
+    const { phrase, found } = distinctivePhrase(rows, single, (list) => list.length > 0 && list.every((row) => row.message_key === list[0]!.message_key && single(row)));
+    const target = found[0]!;
+    const investor = Number(target.investors);
+    db.close();
+    expect(found.length).toBeGreaterThan(0);
+    expect((await searchJson([`"${phrase}"`, '--investor', String(investor)], copy.env)).total).toBe(1);
+
+    // Rematch after the investor's addresses are gone from the CRM: the message is no longer theirs.
+    const writer = copy.open();
+    writer.prepare('UPDATE investors SET email = NULL, firm = NULL WHERE id = ?').run(investor);
+    writer.close();
+    const rematch = await runCli(['rematch'], { env: copy.env });
+    expect(rematch.code, rematch.stderr).toBe(0);
+    expect((await searchJson([`"${phrase}"`, '--investor', String(investor)], copy.env)).total).toBe(0);
+    expect((await searchJson([`"${phrase}"`, '--include-bulk'], copy.env)).total).toBe(1);
+
+    // A sharing level that withholds the body (the row keeps its subject): the body's words go.
+    const hider = copy.open();
+    hider.prepare('UPDATE emails SET body_text = NULL WHERE message_key = ?').run(target.message_key);
+    hider.close();
+    expect((await searchJson([`"${phrase}"`, '--include-bulk'], copy.env)).total).toBe(0);
+
+    // Deleting mail (a purge, or a mailbox removed: the cascade) takes it out of the index.
+    const subjectWords = (await searchJson(['the'], copy.env)).results[0]!;
+    const purge = copy.open();
+    purge.prepare('DELETE FROM emails WHERE message_key = (SELECT message_key FROM emails WHERE id = ?)').run(subjectWords.emailId);
+    purge.close();
+    expect((await searchJson(['the'], copy.env)).results.map((hit) => hit.messageKey)).not.toContain(subjectWords.messageKey);
+    const removed = firm.scenario.partners[0]!.email;
+    expect((await runCli(['accounts', 'remove', removed, '--yes'], { env: copy.env })).code).toBe(0);
+    const after = await searchJson(['the', '--include-bulk'], copy.env);
+    expect(after.total).toBeGreaterThan(0);
+    expect(after.results.every((hit) => hit.partners.every((p) => p.address !== removed))).toBe(true);
+
+    // FTS5's own check: every indexed row matches the stored text, and nothing else is indexed.
+    const check = copy.open();
+    expect(() => check.exec("INSERT INTO email_search (email_search, rank) VALUES ('integrity-check', 1)")).not.toThrow();
+    const indexed = (check.prepare("SELECT count(*) AS n FROM email_search_docsize").get() as { n: number }).n;
+    const stored = (check.prepare('SELECT count(*) AS n FROM emails').get() as { n: number }).n;
+    check.close();
+    expect(indexed).toBe(stored);
   });
 });
