@@ -215,19 +215,32 @@ export const OWN_TABLES = [
   'email_sync_lease',
   'email_exclusions',
   'email_accounts',
+  // The full-text index (an FTS5 virtual table; its shadow tables go with it).
+  'email_search',
   MIGRATIONS_TABLE,
 ] as const;
+
+/** crm-mail's own views (migration 0004), which uninstall drops before the tables. */
+export const OWN_VIEWS = ['email_investor_activity', 'email_search_source'] as const;
 
 export function ownTables(db: Db): string[] {
   return OWN_TABLES.filter((name) => tableExists(db, name));
 }
 
+export function ownViews(db: Db): string[] {
+  return OWN_VIEWS.filter((name) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?").get(name) !== undefined);
+}
+
+/** Drops crm-mail's views and tables, after an online backup unless told not to. */
 export async function uninstall(db: Db, dbPath: string, backup: boolean): Promise<{ dropped: string[]; backupPath?: string }> {
   const tables = ownTables(db);
-  const backupPath = backup && tables.length > 0 ? await backupDatabase(db, dbPath, 'pre-uninstall') : undefined;
+  const views = ownViews(db);
+  const backupPath = backup && tables.length + views.length > 0 ? await backupDatabase(db, dbPath, 'pre-uninstall') : undefined;
   // Foreign keys stay on (they cannot be switched inside a transaction), so children go first.
+  // Dropping a table drops its triggers (the search index's among them) without firing them.
   db.transaction(() => {
+    for (const view of views) db.exec(`DROP VIEW IF EXISTS "${view}"`);
     for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table}"`);
   })();
-  return { dropped: tables, backupPath };
+  return { dropped: [...tables, ...views], backupPath };
 }

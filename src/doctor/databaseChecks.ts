@@ -48,7 +48,7 @@ export function checkCrmContract(db: Db): CheckResult {
 }
 
 /** Tables whose rows crm-mail writes: a foreign-key violation there means someone wrote with enforcement off. */
-const CHECKED_FOR_ORPHANS = [...OWN_TABLES.filter((table) => table.startsWith('email')), 'fundraising_state'];
+const CHECKED_FOR_ORPHANS = [...OWN_TABLES.filter((table) => table.startsWith('email') && table !== 'email_search'), 'fundraising_state'];
 
 export function checkForeignKeys(db: Db, dbPath: string): CheckResult {
   if (!foreignKeysEnabled(db)) {

@@ -38,7 +38,7 @@ function snapshot(path: string, tables: string[]): Record<string, unknown> {
 const CRM_TABLES = ['users', 'investors', 'fundraising_state', 'app_settings', 'deals'];
 
 describe('crm-mail migrate', () => {
-  it('applies 0000-0003 on a fresh path, then reports them applied and applies nothing twice', async () => {
+  it('applies 0000-0004 on a fresh path, then reports them applied and applies nothing twice', async () => {
     const dir = tempDir();
     const db = join(dir, 'nested', 'crm.db');
     const first = await runCli(['migrate', '--db', db]);
@@ -46,6 +46,7 @@ describe('crm-mail migrate', () => {
     expect(first.stdout).toContain('applied 0000_crm_core');
     expect(first.stdout).toContain('applied 0002_email_activity_proposals');
     expect(first.stdout).toContain('applied 0003_email_deferred_messages');
+    expect(first.stdout).toContain('applied 0004_email_relationships');
 
     const status = await runCli(['migrate', '--status', '--json', '--db', db]);
     expect(status.code).toBe(0);
@@ -192,14 +193,18 @@ describe('crm-mail migrate', () => {
     const refused = await runCli(['uninstall', '--db', path]);
     expect(refused.code).toBe(2);
     expect(refused.stdout).toContain('would drop: email_activity_proposals');
+    expect(refused.stdout).toContain('email_search, email_schema_migrations, email_investor_activity, email_search_source');
 
     const done = await runCli(['uninstall', '--yes', '--db', path]);
     expect(done.code, done.stderr).toBe(0);
     expect(snapshot(path, CRM_TABLES)).toEqual(before);
     const db = new Database(path, { readonly: true });
     const left = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+    // The activity view, the search index's view and its triggers go too.
+    const others = db.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger')").all();
     db.close();
     expect(left).toEqual(['app_settings', 'deals', 'fundraising_state', 'investors', 'users']);
+    expect(others).toEqual([]);
     expect(readdirSync(join(dir, 'backups')).some((name) => name.includes('pre-uninstall'))).toBe(true);
   });
 });

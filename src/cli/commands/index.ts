@@ -5,6 +5,8 @@ import { registerUninstall } from './uninstall.js';
 import { registerConfig } from './config.js';
 import { registerDoctor } from './doctor.js';
 import { registerThreads } from './threads.js';
+import { registerInvestors } from './investors.js';
+import { registerSearch } from './search.js';
 import { registerEnroll } from './enroll.js';
 import { registerAccounts } from './accounts.js';
 import { registerStatus } from './status.js';
@@ -36,6 +38,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerReview(program, ctx);
   registerDoctor(program, ctx);
   registerThreads(program, ctx);
+  registerInvestors(program, ctx);
+  registerSearch(program, ctx);
   registerParse(program, ctx);
   registerEmulator(program, ctx);
   registerUninstall(program, ctx);

@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { uninstall, ownTables } from '../../db/migrate.js';
+import { uninstall, ownTables, ownViews } from '../../db/migrate.js';
 import { UsageError } from '../../errors.js';
 
 export function registerUninstall(program: Command, ctx: CliContext): void {
   program
     .command('uninstall')
-    .description("drop crm-mail's own tables after a backup; the CRM's tables and rows are never touched")
+    .description("drop crm-mail's own tables and views after a backup; the CRM's tables and rows are never touched")
     .option('--yes', 'confirm: without it, only lists what would be dropped')
     .option('--no-backup', 'skip the online backup taken first')
     .addHelpText('after', '\nExamples:\n  $ crm-mail uninstall            # list what would be dropped\n  $ crm-mail uninstall --yes      # back up, then drop')
     .action(async (options: { yes?: boolean; backup: boolean }) => {
       const db = ctx.db({ migrated: false });
       if (!options.yes) {
-        const tables = ownTables(db);
+        const tables = [...ownTables(db), ...ownViews(db)];
         // Without --yes both forms exit 2: a script must not read "nothing happened" as success.
         if (ctx.out.json) ctx.out.data({ dropped: false, wouldDrop: tables });
         else ctx.out.line(tables.length === 0 ? 'no crm-mail tables in this database' : `would drop: ${tables.join(', ')}`);

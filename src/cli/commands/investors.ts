@@ -1,0 +1,153 @@
+/**
+ * `crm-mail investors`: who at the firm last spoke with each investor, and which relationships are
+ * going cold. The figures are the `email_investor_activity` view's (migration 0004), read as they
+ * are. A table on a terminal; one plain line per investor in a pipe or under cron (the weekly
+ * digest in crontab.example); --json for scripts.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { inertLine } from '../output.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import type { InvestorActivityRow } from '../../db/investorActivity.js';
+import { cut, textColumnWidths } from './threads.js';
+
+const INVESTORS_EXAMPLES = `
+Examples:
+  $ crm-mail investors                          # every investor with captured mail, stalest first
+  $ crm-mail investors --stale 60               # no two-way exchange in 60 days (the weekly digest)
+  $ crm-mail investors --partner jane@firm.com  # the investors Jane has mail with
+  $ crm-mail investors --json
+
+A touch is investor mail that is neither bulk (newsletters) nor internal-only. A thread is a two-way
+exchange once it holds mail both from the investor and from the firm; its date is the earlier of
+the two last messages. Strongest partner: most two-way threads written in over the last 12 months
+(ties: who wrote last). The CRM's web app reads the same figures from the view
+email_investor_activity.`;
+
+export function registerInvestors(program: Command, ctx: CliContext): void {
+  program
+    .command('investors')
+    .description('relationship figures per investor from the captured mail: last touch each way, two-way exchange, strongest partner; stalest first')
+    .option('--stale <days>', 'only investors without a two-way exchange in at least DAYS days (or never)')
+    .option('--partner <email>', "only investors this partner has mail with (the figures stay the firm's)")
+    .addHelpText('after', INVESTORS_EXAMPLES)
+    .action(async (options: { stale?: string; partner?: string }) => {
+      const { listInvestorActivity, isFirmPerson } = await import('../../db/investorActivity.js');
+      const staleDays = options.stale === undefined ? undefined : parseDays(options.stale, '--stale');
+      const db = ctx.db({ mustExist: true });
+      if (options.partner !== undefined && !isFirmPerson(db, options.partner)) {
+        throw new NotFoundError(`--partner ${inertLine(options.partner)} is neither a CRM user nor an enrolled mailbox (see crm-mail accounts).`);
+      }
+      const rows = listInvestorActivity(db, { staleDays, partnerEmail: options.partner });
+      if (ctx.out.json) return ctx.out.data(rows.map(activityJson));
+      if (rows.length === 0) {
+        ctx.out.line(staleDays !== undefined || options.partner !== undefined ? 'No investor matches that filter.' : 'No investor has captured mail yet: run `crm-mail sync` first.');
+        return;
+      }
+      if (ctx.out.isTTY) ctx.out.write(await renderTable(rows));
+      else for (const row of rows) ctx.out.line(plainLine(row));
+      const what = staleDays === undefined ? 'with captured mail' : `without a two-way exchange in ${staleDays} days`;
+      ctx.out.line(`${rows.length} investor${rows.length === 1 ? '' : 's'} ${what}; one investor's timeline: crm-mail investor <id|name>`);
+    });
+}
+
+export function parseDays(text: string, option: string): number {
+  if (!/^\d{1,5}$/.test(text.trim())) throw new UsageError(`${option} must be a whole number of days, got "${inertLine(text)}".`);
+  return Number(text.trim());
+}
+
+/** The UTC calendar day: the view's times are UTC, and a digest must read the same on any server. */
+function day(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString().slice(0, 10);
+}
+
+function who(name: string | null, address: string | null): string {
+  const shown = inertLine(name).trim();
+  return shown !== '' ? shown : inertLine(address);
+}
+
+function partnerCell(address: string | null, name: string | null, threads: number | null): string {
+  return address === null ? '-' : `${who(name, address)} (${threads})`;
+}
+
+function twoWayCell(row: InvestorActivityRow): string {
+  return row.days_since_two_way === null ? 'never' : `${row.days_since_two_way} d ago`;
+}
+
+async function renderTable(rows: InvestorActivityRow[]): Promise<string> {
+  const { default: Table } = await import('cli-table3');
+  const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+  // ID, the two date columns' dates, Two-way, 90 d and Pending take about 70 columns with borders.
+  const [investorWidth, inWidth, outWidth, strongWidth, runnerWidth] = textColumnWidths(columns, [26, 22, 22, 20, 20], 70) as [number, number, number, number, number];
+  const table = new Table({
+    head: ['ID', 'Investor', 'Last inbound', 'Last outbound', 'Two-way', 'Threads 90 d', 'Strongest', 'Runner-up', 'Pending'],
+    style: { head: [], border: [] },
+    colAligns: ['right', 'left', 'left', 'left', 'right', 'right', 'left', 'left', 'right'],
+  });
+  for (const row of rows) {
+    table.push([
+      row.investor_id,
+      cut(inertLine(row.investor_name), investorWidth),
+      cut(row.last_inbound_ms === null ? '-' : `${day(row.last_inbound_ms)} ${who(row.last_inbound_from_name, row.last_inbound_from_address)}`, inWidth),
+      cut(row.last_outbound_ms === null ? '-' : `${day(row.last_outbound_ms)} ${who(row.last_outbound_partner_name, row.last_outbound_partner_address)}`, outWidth),
+      twoWayCell(row),
+      row.threads_90d,
+      cut(partnerCell(row.strongest_partner_address, row.strongest_partner_name, row.strongest_partner_threads), strongWidth),
+      cut(partnerCell(row.runner_up_partner_address, row.runner_up_partner_name, row.runner_up_partner_threads), runnerWidth),
+      row.pending_proposals,
+    ]);
+  }
+  return table.toString() + '\n';
+}
+
+/** One line per investor, for a pipe, a log or a mail body. */
+export function plainLine(row: InvestorActivityRow): string {
+  const parts = [
+    row.days_since_two_way === null ? 'no two-way exchange yet' : `two-way ${row.days_since_two_way} days ago (${day(row.last_two_way_ms)})`,
+    row.last_inbound_ms === null ? 'nothing inbound' : `last in ${day(row.last_inbound_ms)} from ${who(row.last_inbound_from_name, row.last_inbound_from_address)}`,
+    row.last_outbound_ms === null ? 'nothing outbound' : `last out ${day(row.last_outbound_ms)} by ${who(row.last_outbound_partner_name, row.last_outbound_partner_address)}`,
+    `${row.threads_90d} thread${row.threads_90d === 1 ? '' : 's'} in 90 days`,
+  ];
+  if (row.strongest_partner_address !== null) {
+    parts.push(`strongest ${partnerCell(row.strongest_partner_address, row.strongest_partner_name, row.strongest_partner_threads)}`);
+  }
+  if (row.runner_up_partner_address !== null) {
+    parts.push(`runner-up ${partnerCell(row.runner_up_partner_address, row.runner_up_partner_name, row.runner_up_partner_threads)}`);
+  }
+  if (row.pending_proposals > 0) parts.push(`${row.pending_proposals} pending proposal${row.pending_proposals === 1 ? '' : 's'}`);
+  return `#${row.investor_id} ${inertLine(row.investor_name)}: ${parts.join('; ')}`;
+}
+
+function partnerJson(address: string | null, name: string | null, threads: number | null): Record<string, unknown> | null {
+  return address === null ? null : { address: inertLine(address), name: name === null ? null : inertLine(name), twoWayThreads12m: threads };
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function activityJson(row: InvestorActivityRow): Record<string, unknown> {
+  return {
+    id: row.investor_id,
+    name: inertLine(row.investor_name),
+    lastInbound:
+      row.last_inbound_ms === null
+        ? null
+        : { date: iso(row.last_inbound_ms), from: { address: inertLine(row.last_inbound_from_address), name: row.last_inbound_from_name === null ? null : inertLine(row.last_inbound_from_name) } },
+    lastOutbound:
+      row.last_outbound_ms === null
+        ? null
+        : {
+            date: iso(row.last_outbound_ms),
+            partner: { address: inertLine(row.last_outbound_partner_address), name: row.last_outbound_partner_name === null ? null : inertLine(row.last_outbound_partner_name) },
+          },
+    lastTwoWay: iso(row.last_two_way_ms),
+    daysSinceTwoWay: row.days_since_two_way,
+    threads90d: row.threads_90d,
+    twoWayThreads12m: row.two_way_threads_12m,
+    strongestPartner: partnerJson(row.strongest_partner_address, row.strongest_partner_name, row.strongest_partner_threads),
+    runnerUpPartner: partnerJson(row.runner_up_partner_address, row.runner_up_partner_name, row.runner_up_partner_threads),
+    pendingProposals: row.pending_proposals,
+    lastTouch: iso(row.last_touch_ms),
+  };
+}
