@@ -252,7 +252,7 @@ function bulkSignals(lines: readonly HeaderLine[]): BulkSignals {
  * Only ASCII letters, digits and a few marks of the headers count, because an undecodable byte is
  * read as U+FFFD by one decoder and as Latin-1 by another (raw vs Gmail's decoded headers).
  */
-export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: string[]; dateHeader?: string; subject?: string; fallback?: string }): string {
+export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: string[]; dateHeader?: string; subject?: string; bodyDigest?: string; fallback?: string }): string {
   const ascii = (value: string): string => value.toLowerCase().replace(/[^a-z0-9@.:+,_-]+/g, '');
   // An address with non-ASCII bytes is exactly what decoders disagree on: left out.
   const addresses = (list: string[]): string => list.filter((a) => /^[\x21-\x7e]+$/.test(a)).join(',');
@@ -263,8 +263,21 @@ export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: 
     ascii(parts.dateHeader ?? ''),
     ascii(parts.subject ?? ''),
     parts.dateHeader ? '' : (parts.fallback ?? ''),
-  ].join('\n');
-  return 'synthetic:' + createHash('sha256').update(basis).digest('hex').slice(0, 40);
+  ];
+  // Two messages with equal headers but different text are different messages (issue 17): the
+  // body's digest joins the basis. Keys of header-only reads (format=metadata) stay as they were.
+  if (parts.bodyDigest) basis.push(parts.bodyDigest);
+  return 'synthetic:' + createHash('sha256').update(basis.join('\n')).digest('hex').slice(0, 40);
+}
+
+/**
+ * The digest of a body for the synthetic key, '' for an empty body. Only ASCII letters and digits
+ * count, for the same reason as in the headers: raw bytes and Gmail's decoded parts may disagree on
+ * undecodable characters and on line breaks, never on the plain letters.
+ */
+export function bodyDigest(text: string): string {
+  const letters = text.toLowerCase().replace(/[^a-z0-9]+/g, '');
+  return letters === '' ? '' : createHash('sha256').update(letters).digest('hex');
 }
 
 /** mailparser's IMAP part number ('1.2', null for a single part) as Gmail's ('0.1', ''). */
@@ -351,6 +364,7 @@ function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: s
       cc: message.cc.map((a) => a.address),
       dateHeader: message.dateHeader,
       subject: message.subject,
+      bodyDigest: withBody ? bodyDigest(message.text) : undefined,
       // Without a Date header the visible headers may say almost nothing: add the Gmail id (one per
       // mailbox copy, same in every format) or, for a file, the hash of its bytes.
       fallback: meta?.gmailId ?? rawFallback,
