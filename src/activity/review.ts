@@ -106,5 +106,6 @@ export function proposalJson(proposal: Proposal): Record<string, unknown> {
     createdAt: proposal.createdAt,
     decidedBy: proposal.decidedByEmail,
     decidedAt: proposal.decidedAt,
+    copiesDiffer: proposal.copiesDiffer === 1,
   };
 }

@@ -38,7 +38,7 @@ function snapshot(path: string, tables: string[]): Record<string, unknown> {
 const CRM_TABLES = ['users', 'investors', 'fundraising_state', 'app_settings', 'deals'];
 
 describe('crm-mail migrate', () => {
-  it('applies 0000-0003 on a fresh path, then reports them applied and applies nothing twice', async () => {
+  it('applies every migration on a fresh path, then reports them applied and applies nothing twice', async () => {
     const dir = tempDir();
     const db = join(dir, 'nested', 'crm.db');
     const first = await runCli(['migrate', '--db', db]);
@@ -55,6 +55,7 @@ describe('crm-mail migrate', () => {
       '0001_email_tables:applied',
       '0002_email_activity_proposals:applied',
       '0003_email_deferred_messages:applied',
+      '0007_email_copy_checks:applied',
     ]);
 
     const second = await runCli(['migrate', '--db', db]);
@@ -90,7 +91,7 @@ describe('crm-mail migrate', () => {
     makeExistingCrm(path);
     const dry = await runCli(['migrate', '--dry-run', '--db', path]);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('would apply: 0000_crm_core, 0001_email_tables, 0002_email_activity_proposals, 0003_email_deferred_messages');
+    expect(dry.stdout).toContain('would apply: 0000_crm_core, 0001_email_tables, 0002_email_activity_proposals, 0003_email_deferred_messages, 0007_email_copy_checks');
     const db = new Database(path, { readonly: true });
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'emails'").get()).toBeUndefined();
     db.close();
