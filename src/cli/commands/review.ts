@@ -79,8 +79,9 @@ export function registerReview(program: Command, ctx: CliContext): void {
       const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
       const result = approveProposal(db, id, reviewer, options.note);
       if (ctx.out.json) return ctx.out.data({ ...proposalJson(result.proposal), appendedLine: result.appendedLine, edited: result.edited });
-      ctx.out.line(`approved #${id}; appended to ${result.proposal.investorName}'s notes:`);
-      ctx.out.line(`  ${result.appendedLine}`);
+      const { inertLine } = await import('../output.js');
+      ctx.out.line(`approved #${id}; appended to ${inertLine(result.proposal.investorName)}'s notes:`);
+      ctx.out.line(`  ${inertLine(result.appendedLine)}`);
     });
 
   review
@@ -95,7 +96,8 @@ export function registerReview(program: Command, ctx: CliContext): void {
       const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
       const result = dismissProposal(db, id, reviewer);
       if (ctx.out.json) return ctx.out.data(proposalJson(result.proposal));
-      ctx.out.line(`dismissed #${id} (${result.proposal.investorName})`);
+      const { inertLine } = await import('../output.js');
+      ctx.out.line(`dismissed #${id} (${inertLine(result.proposal.investorName)})`);
     });
 }
 
