@@ -463,24 +463,60 @@ function base64Lines(bytes: Buffer): string {
   return lines.join('\r\n');
 }
 
+/** Deepest multipart nesting rebuilt as written; deeper containers are flattened into this level. */
+export const MAX_PART_DEPTH = 50;
+
+/** The leaf parts under `part`, in document order, walked without recursion. */
+function leavesOf(part: Part): Part[] {
+  const leaves: Part[] = [];
+  const stack: Part[] = [part];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    const children = next.parts ?? [];
+    if ((next.mimeType ?? '').toLowerCase().startsWith('multipart/') && children.length > 0) {
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+    } else {
+      leaves.push(next);
+    }
+  }
+  return leaves;
+}
+
 /**
  * Rebuilds an RFC 822 message from a `format=full` payload tree (or a header list), so that
  * mailparser decodes it exactly as it decodes raw mail. Leaves are re-emitted base64; multipart
  * containers get fresh boundaries; parts whose bytes Gmail left out (attachmentId) are empty.
+ * The tree is walked with an explicit stack: a hostile payload may be nested thousands deep. Below
+ * MAX_PART_DEPTH the remaining leaves become direct children of the container at that depth, so
+ * their text is kept, and a problem says so.
  */
-function rebuildFromPayload(payload: Part, headersOnly: boolean): Buffer {
+function rebuildFromPayload(payload: Part, headersOnly: boolean, problems: string[]): Buffer {
   let boundaryCounter = 0;
+  let flattened = false;
   const out: string[] = [];
-  const render = (part: Part, depth: number): void => {
+  if (headersOnly) {
+    const headers = (payload.headers ?? []).filter((h) => h.name && HEADER_NAME.test(h.name));
+    for (const h of headers) if (!/^content-/i.test(h.name!)) out.push(headerLine(h.name!, h.value ?? ''));
+    out.push('Content-Type: text/plain; charset=utf-8', '', '');
+    return Buffer.from(out.join('\r\n'), 'utf8');
+  }
+  type Task = { part: Part; depth: number } | { line: string };
+  const stack: Task[] = [{ part: payload, depth: 0 }];
+  while (stack.length > 0) {
+    const task = stack.pop()!;
+    if ('line' in task) {
+      out.push(task.line);
+      continue;
+    }
+    const { part, depth } = task;
     const headers = (part.headers ?? []).filter((h) => h.name && HEADER_NAME.test(h.name));
     const mimeType = (part.mimeType ?? 'text/plain').toLowerCase();
-    const children = part.parts ?? [];
-    if (headersOnly) {
-      for (const h of headers) if (!/^content-/i.test(h.name!)) out.push(headerLine(h.name!, h.value ?? ''));
-      out.push('Content-Type: text/plain; charset=utf-8', '', '');
-      return;
-    }
-    if (mimeType.startsWith('multipart/') && children.length > 0 && depth < 50) {
+    let children = part.parts ?? [];
+    if (mimeType.startsWith('multipart/') && children.length > 0) {
+      if (depth >= MAX_PART_DEPTH) {
+        children = leavesOf(part);
+        flattened = true;
+      }
       const boundary = `----=_crm_mail_${depth}_${boundaryCounter++}_rebuilt`;
       for (const h of headers) {
         const lower = h.name!.toLowerCase();
@@ -488,12 +524,10 @@ function rebuildFromPayload(payload: Part, headersOnly: boolean): Buffer {
         out.push(headerLine(h.name!, h.value ?? ''));
       }
       out.push(`Content-Type: ${mimeType}; boundary="${boundary}"`, '');
-      for (const child of children) {
-        out.push(`--${boundary}`);
-        render(child, depth + 1);
-      }
-      out.push(`--${boundary}--`, '');
-      return;
+      // Pushed in reverse so they pop in document order: each child after its boundary line.
+      stack.push({ line: '' }, { line: `--${boundary}--` });
+      for (let i = children.length - 1; i >= 0; i--) stack.push({ part: children[i]!, depth: depth + 1 }, { line: `--${boundary}` });
+      continue;
     }
     let hasType = false;
     for (const h of headers) {
@@ -506,21 +540,22 @@ function rebuildFromPayload(payload: Part, headersOnly: boolean): Buffer {
     out.push('Content-Transfer-Encoding: base64', '');
     const data = part.body?.data ? Buffer.from(part.body.data, 'base64url') : Buffer.alloc(0);
     out.push(base64Lines(data), '');
-  };
-  render(payload, 0);
+  }
+  if (flattened) problems.push(`mime: parts nested deeper than ${MAX_PART_DEPTH} levels were read as if at level ${MAX_PART_DEPTH}`);
   return Buffer.from(out.join('\r\n'), 'utf8');
 }
 
 /** Every part of a payload tree by Gmail part id; parts inside a forwarded message (message/rfc822) are marked. */
 function partsById(payload: Part): Map<string, { part: Part; insideMessage: boolean }> {
   const map = new Map<string, { part: Part; insideMessage: boolean }>();
-  const walk = (part: Part, fallbackId: string, insideMessage: boolean): void => {
+  const stack: Array<{ part: Part; fallbackId: string; insideMessage: boolean }> = [{ part: payload, fallbackId: '', insideMessage: false }];
+  while (stack.length > 0) {
+    const { part, fallbackId, insideMessage } = stack.pop()!;
     const id = part.partId ?? fallbackId;
     map.set(id, { part, insideMessage });
     const isMessage = (part.mimeType ?? '').toLowerCase().startsWith('message/');
-    (part.parts ?? []).forEach((child, index) => walk(child, id === '' ? String(index) : `${id}.${index}`, insideMessage || isMessage));
-  };
-  walk(payload, '', false);
+    (part.parts ?? []).forEach((child, index) => stack.push({ part: child, fallbackId: id === '' ? String(index) : `${id}.${index}`, insideMessage: insideMessage || isMessage }));
+  }
   return map;
 }
 
@@ -593,7 +628,9 @@ export async function parseGmailMessage(msg: gmail_v1.Schema$Message): Promise<C
     return dropUndefined(message);
   }
   const hasBody = Boolean(payload.body?.data || payload.body?.attachmentId || (payload.parts && payload.parts.length > 0));
-  const message = await parseRaw(rebuildFromPayload(payload, !hasBody), meta);
+  const rebuildProblems: string[] = [];
+  const message = await parseRaw(rebuildFromPayload(payload, !hasBody, rebuildProblems), meta);
+  message.problems.push(...rebuildProblems);
   if (!hasBody) {
     message.text = '';
     message.attachments = [];
