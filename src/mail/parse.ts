@@ -13,6 +13,7 @@ import type { AddressObject, ParsedMail, Attachment as ParsedAttachment } from '
 import { normalizeAddress, type Address } from './addresses.js';
 import { decodeEntities, htmlToText } from './htmlText.js';
 import { stripTerminalSequences } from './terminalText.js';
+import { isOversizedHeaderBlock, reduceHeaderBlock } from './boundedHeaders.js';
 
 export type { Address } from './addresses.js';
 
@@ -410,6 +411,13 @@ export async function parseRaw(raw: Buffer, gmail?: GmailMeta): Promise<Canonica
   let input = raw;
   const rawFallback = gmail?.gmailId ? '' : 'sha256:' + createHash('sha256').update(raw).digest('hex');
   if (input.length >= 3 && input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) input = input.subarray(3);
+  const head = headerBlock(input);
+  if (isOversizedHeaderBlock(head)) {
+    // mailparser would refuse the whole message (and its headers alone): read a bounded copy.
+    const reduced = reduceHeaderBlock(head);
+    problems.push(...reduced.problems);
+    input = Buffer.concat([reduced.block, input.subarray(head.length)]);
+  }
   try {
     return fromParsed(await runParser(input), gmail, problems, true, rawFallback);
   } catch (error) {

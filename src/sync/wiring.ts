@@ -43,6 +43,7 @@ export function mailStore(db: Db, config: Config): MailStore {
   const attachments = { store: new AttachmentStore(config.attachmentsDir), maxBytes: config.maxAttachmentMb * 1024 * 1024 };
   return {
     parse: (message) => parseGmailMessage(message),
+    headerProblems: (message) => (message as CanonicalMessage).problems.filter((problem) => problem.startsWith('headers:')),
     storedGmailIds: (accountId, ids) => storedGmailIds(db, accountId, ids),
     capture: (accountId, message, match, contentLevel) =>
       captureMessage(db, { accountId, message: message as CanonicalMessage, match: match as MatchResult, contentLevel, attachments }),
