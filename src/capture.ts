@@ -6,7 +6,8 @@
 import type { Db } from './db/open.js';
 import type { CanonicalMessage } from './mail/parse.js';
 import type { InvestorIndex, MatchResult } from './match/investorIndex.js';
-import { findEmailByGmailId, insertEmail, listEmailsForRematch, matchesOf, replaceMatches, replaceParticipants, setLabels, updateEmail, type EmailValues } from './db/emails.js';
+import { bodyDigest } from './mail/parse.js';
+import { findEmailByGmailId, flagDifferingCopies, insertEmail, listEmailsForRematch, matchesOf, replaceMatches, replaceParticipants, setLabels, updateEmail, type EmailValues } from './db/emails.js';
 import { getAttachment, markAttachmentSkipped, upsertAttachmentStub } from './db/attachments.js';
 import { resolveThread } from './threads.js';
 import { storeAttachmentNow, type AttachmentStore } from './attachments.js';
@@ -70,6 +71,7 @@ function emailValues(input: CaptureInput, threadId: number): EmailValues {
     bulkSignals: message.bulk.isBulk ? { ...message.bulk, isBulk: undefined } : null,
     parseProblems: message.problems,
     contentLevel,
+    bodyDigest: full ? bodyDigest(message.text) || null : null,
   };
 }
 
@@ -129,6 +131,7 @@ export function captureMessage(db: Db, input: CaptureInput): CaptureResult {
   replaceParticipants(db, emailId, { from: message.from ?? null, to: message.to, cc: message.cc, bcc: message.bcc, replyTo: message.replyTo });
   replaceMatches(db, emailId, input.match.investors);
   if (input.contentLevel === 'full') storeAttachmentRows(db, emailId, input);
+  flagDifferingCopies(db, message.messageKey);
   return { emailId, threadId, inserted: !existing };
 }
 

@@ -111,5 +111,6 @@ export function proposalJson(proposal: Proposal): Record<string, unknown> {
     decidedAt: proposal.decidedAt,
     withdrawnReason: proposal.withdrawnReason,
     withdrawnAt: proposal.withdrawnAt,
+    copiesDiffer: proposal.copiesDiffer === 1,
   };
 }

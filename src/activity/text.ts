@@ -3,23 +3,12 @@
  * here is one line, bounded in length, with no control characters, escape sequences or
  * direction overrides that could disguise what a reviewer reads or what lands in the CRM.
  */
-import { stripEscapeSequences } from '../mail/terminalText.js';
-
-// C0/C1 controls, DEL, and the Unicode format characters that reorder or hide text (bidi
-// embeddings/overrides/isolates, zero-width joiners, BOM), plus unpaired surrogates and U+FFFD
-// (what broken UTF-8 decodes to).
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const LINE_BREAKS = /[\r\n\t\u000b\u000c\u0085\u2028\u2029]+/g;
+import { terminalLine, terminalText } from '../mail/terminalText.js';
 
 /** One clean line of at most `maxLength` characters (an ellipsis marks a cut), never splitting a surrogate pair. */
 export function cleanLine(text: string | null | undefined, maxLength: number): string {
   if (text === null || text === undefined) return '';
-  // Escape sequences go first and whole (not just their ESC byte), before line breaks become spaces.
-  const line = stripEscapeSequences(text)
-    .replace(LINE_BREAKS, ' ')
-    .replace(UNSAFE, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const line = terminalLine(text).replace(/\s+/g, ' ').trim();
   return truncate(line, maxLength);
 }
 
@@ -33,10 +22,9 @@ export function truncate(text: string, maxLength: number): string {
 /** Multi-line text made inert for a terminal (for showing a whole message), lines kept. */
 export function cleanBlock(text: string | null | undefined, maxLines = Infinity): string {
   if (!text) return '';
-  const lines = stripEscapeSequences(text)
-    .replace(/\r\n?/g, '\n')
-    .split(/[\n\u2028\u2029]/)
-    .map((line) => line.replace(/\t/g, '  ').replace(UNSAFE, '').trimEnd());
+  const lines = terminalText(text)
+    .split('\n')
+    .map((line) => line.replace(/\t/g, '  ').trimEnd());
   return lines.slice(0, maxLines).join('\n');
 }
 

@@ -2,7 +2,7 @@
  * How a command speaks: tables and progress on a terminal, one JSON document with --json, plain
  * lines under cron (not a TTY), nothing but errors with --quiet.
  */
-import { stripTerminalSequences } from '../mail/terminalText.js';
+import { terminalLine, terminalText } from '../mail/terminalText.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -13,15 +13,17 @@ export interface OutputOptions {
   stderr?: NodeJS.WritableStream;
 }
 
-/** Makes untrusted text inert for a terminal (escape sequences and control characters removed). */
+/**
+ * Makes untrusted text inert for a terminal: escape sequences, controls, bidi overrides and
+ * invisible characters removed, foreign line breaks made newlines (the one sanitiser, terminalText).
+ */
 export function inert(text: string | null | undefined): string {
-  if (text === null || text === undefined) return '';
-  return stripTerminalSequences(text);
+  return terminalText(text);
 }
 
 /** Inert and on one line. */
 export function inertLine(text: string | null | undefined): string {
-  return inert(text).replace(/[\r\n\t]+/g, ' ');
+  return terminalLine(text);
 }
 
 export class Output {
@@ -55,15 +57,17 @@ export class Output {
   /** A notice for the human that must not pollute stdout (progress, hints). */
   info(text: string): void {
     if (this.quiet) return;
-    this.stderr.write(text + '\n');
+    this.stderr.write(inert(text) + '\n');
   }
 
+  // Notices and errors may quote CRM values or mail headers (a name, a subject), and carry no
+  // formatting of their own: they always pass the sanitiser.
   warn(text: string): void {
-    this.stderr.write(`warning: ${text}\n`);
+    this.stderr.write(`warning: ${inert(text)}\n`);
   }
 
   error(text: string): void {
-    this.stderr.write(`error: ${text}\n`);
+    this.stderr.write(`error: ${inert(text)}\n`);
   }
 
   /** Whether this run's one JSON document is already out (an error after it then goes to stderr only). */

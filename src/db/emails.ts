@@ -36,6 +36,8 @@ export interface EmailRow {
   bulk_signals: string | null;
   parse_problems: string | null;
   content_level: 'metadata' | 'full';
+  body_digest: string | null;
+  copies_differ: number;
   deleted_at: string | null;
   stored_at: string;
 }
@@ -69,6 +71,8 @@ export interface EmailValues {
   bulkSignals: object | null;
   parseProblems: readonly string[];
   contentLevel: 'metadata' | 'full';
+  /** Digest of the body text (null without a body): copies of one message are compared by it. */
+  bodyDigest: string | null;
 }
 
 function params(values: EmailValues): unknown[] {
@@ -99,13 +103,14 @@ function params(values: EmailValues): unknown[] {
     values.bulkSignals ? JSON.stringify(values.bulkSignals) : null,
     values.parseProblems.length > 0 ? JSON.stringify(values.parseProblems) : null,
     values.contentLevel,
+    values.bodyDigest,
   ];
 }
 
 const COLUMNS =
   'gmail_thread_id, thread_id, message_key, rfc_message_id, in_reply_to, references_ids, subject, from_address, from_name, ' +
   'to_json, cc_json, bcc_json, reply_to_json, date_header, sent_ms, internal_date_ms, direction, label_ids, snippet, body_text, ' +
-  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level';
+  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level, body_digest';
 
 export function insertEmail(db: Db, values: EmailValues): number {
   const placeholders = COLUMNS.split(',').map(() => '?').join(', ');
@@ -126,6 +131,19 @@ export function getEmail(db: Db, id: number): EmailRow | undefined {
 
 export function findEmailByGmailId(db: Db, accountId: number, gmailId: string): EmailRow | undefined {
   return statement(db, 'SELECT * FROM emails WHERE account_id = ? AND gmail_id = ?').get(accountId, gmailId) as EmailRow | undefined;
+}
+
+/**
+ * Flags every copy of a logical message when its live copies do not all carry the same body (a
+ * list footer, an altered resend under the same Message-ID), and clears the flag when they do.
+ */
+export function flagDifferingCopies(db: Db, messageKey: string): void {
+  statement(
+    db,
+    `UPDATE emails SET copies_differ =
+       (SELECT count(DISTINCT body_digest) > 1 FROM emails WHERE message_key = @key AND deleted_at IS NULL AND body_digest IS NOT NULL)
+      WHERE message_key = @key`,
+  ).run({ key: messageKey });
 }
 
 /** Copies of one logical message across mailboxes. */

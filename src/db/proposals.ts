@@ -10,9 +10,11 @@ import type { Db } from './open.js';
 export type ProposalStatus = 'pending' | 'approved' | 'dismissed' | 'withdrawn';
 export type MessageDirection = 'sent' | 'received' | 'internal';
 
-// A logical message (message_key) matched to an investor is a candidate when some live copy is
-// dated at or after the cutoff, no live copy is dated before it, no copy is bulk mail, it went
-// between the firm and the outside (sent/received), and the pair has no proposal yet.
+// A logical message (message_key) matched to an investor is a candidate when some live copy that is
+// not bulk mail is dated at or after the cutoff and went between the firm and the outside
+// (sent/received), no live copy is dated before the cutoff, and the pair has no proposal yet. Bulk
+// is a property of a copy, not of the message: a mailing-list copy of an investor's own mail must
+// not hide the person-to-person copy beside it.
 const ELIGIBLE = `
   SELECT e.message_key AS messageKey, m.investor_id AS investorId, MIN(e.internal_date_ms) AS dateMs
     FROM emails e
@@ -20,11 +22,12 @@ const ELIGIBLE = `
    WHERE e.deleted_at IS NULL
      AND e.internal_date_ms >= @cutoffMs
      AND e.direction IN ('sent', 'received')
+     AND e.is_bulk = 0
    GROUP BY e.message_key, m.investor_id
   HAVING NOT EXISTS (
            SELECT 1 FROM emails b
             WHERE b.message_key = e.message_key
-              AND (b.is_bulk = 1 OR (b.deleted_at IS NULL AND b.internal_date_ms < @cutoffMs)))
+              AND b.deleted_at IS NULL AND b.internal_date_ms < @cutoffMs)
      AND NOT EXISTS (
            SELECT 1 FROM email_activity_proposals p
             WHERE p.message_key = e.message_key AND p.investor_id = m.investor_id)`;
@@ -82,7 +85,7 @@ export function loadSourceEmail(db: Db, messageKey: string, investorId: number):
          JOIN email_investor_matches m ON m.email_id = e.id AND m.investor_id = @investorId
          JOIN investors i ON i.id = m.investor_id
         WHERE e.message_key = @messageKey AND e.deleted_at IS NULL
-        ORDER BY (e.content_level = 'full') DESC, (e.body_text IS NOT NULL) DESC, e.internal_date_ms, e.id
+        ORDER BY e.is_bulk, (e.content_level = 'full') DESC, (e.body_text IS NOT NULL) DESC, e.internal_date_ms, e.id
         LIMIT 1`,
     )
     .get({ messageKey, investorId }) as SourceRow | undefined;
@@ -189,6 +192,8 @@ export interface Proposal {
   decidedAt: string | null;
   withdrawnReason: string | null;
   withdrawnAt: string | null;
+  /** 1 when the mailbox copies of the message do not all read the same. */
+  copiesDiffer: number;
 }
 
 const PROPOSAL_SELECT = `
@@ -197,7 +202,8 @@ const PROPOSAL_SELECT = `
          p.message_date_ms AS messageDateMs, p.drafted_note AS draftedNote, p.edited_note AS editedNote,
          p.final_note AS finalNote, p.drafter, p.model, p.tokens_in AS tokensIn, p.tokens_out AS tokensOut,
          p.created_at AS createdAt, p.decided_by AS decidedBy, u.name AS decidedByName, u.email AS decidedByEmail,
-         p.decided_at AS decidedAt, p.withdrawn_reason AS withdrawnReason, p.withdrawn_at AS withdrawnAt
+         p.decided_at AS decidedAt, p.withdrawn_reason AS withdrawnReason, p.withdrawn_at AS withdrawnAt,
+         EXISTS (SELECT 1 FROM emails c WHERE c.message_key = p.message_key AND c.copies_differ = 1) AS copiesDiffer
     FROM email_activity_proposals p
     JOIN investors i ON i.id = p.investor_id
     LEFT JOIN emails e ON e.id = p.email_id

@@ -13,6 +13,7 @@ import type { AddressObject, ParsedMail, Attachment as ParsedAttachment } from '
 import { normalizeAddress, type Address } from './addresses.js';
 import { decodeEntities, htmlToText } from './htmlText.js';
 import { stripTerminalSequences } from './terminalText.js';
+import { isOversizedHeaderBlock, reduceHeaderBlock } from './boundedHeaders.js';
 
 export type { Address } from './addresses.js';
 
@@ -252,7 +253,7 @@ function bulkSignals(lines: readonly HeaderLine[]): BulkSignals {
  * Only ASCII letters, digits and a few marks of the headers count, because an undecodable byte is
  * read as U+FFFD by one decoder and as Latin-1 by another (raw vs Gmail's decoded headers).
  */
-export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: string[]; dateHeader?: string; subject?: string; fallback?: string }): string {
+export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: string[]; dateHeader?: string; subject?: string; bodyDigest?: string; fallback?: string }): string {
   const ascii = (value: string): string => value.toLowerCase().replace(/[^a-z0-9@.:+,_-]+/g, '');
   // An address with non-ASCII bytes is exactly what decoders disagree on: left out.
   const addresses = (list: string[]): string => list.filter((a) => /^[\x21-\x7e]+$/.test(a)).join(',');
@@ -263,8 +264,21 @@ export function syntheticMessageKey(parts: { from?: string; to?: string[]; cc?: 
     ascii(parts.dateHeader ?? ''),
     ascii(parts.subject ?? ''),
     parts.dateHeader ? '' : (parts.fallback ?? ''),
-  ].join('\n');
-  return 'synthetic:' + createHash('sha256').update(basis).digest('hex').slice(0, 40);
+  ];
+  // Two messages with equal headers but different text are different messages (issue 17): the
+  // body's digest joins the basis. Keys of header-only reads (format=metadata) stay as they were.
+  if (parts.bodyDigest) basis.push(parts.bodyDigest);
+  return 'synthetic:' + createHash('sha256').update(basis.join('\n')).digest('hex').slice(0, 40);
+}
+
+/**
+ * The digest of a body for the synthetic key, '' for an empty body. Only ASCII letters and digits
+ * count, for the same reason as in the headers: raw bytes and Gmail's decoded parts may disagree on
+ * undecodable characters and on line breaks, never on the plain letters.
+ */
+export function bodyDigest(text: string): string {
+  const letters = text.toLowerCase().replace(/[^a-z0-9]+/g, '');
+  return letters === '' ? '' : createHash('sha256').update(letters).digest('hex');
 }
 
 /** mailparser's IMAP part number ('1.2', null for a single part) as Gmail's ('0.1', ''). */
@@ -351,6 +365,7 @@ function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: s
       cc: message.cc.map((a) => a.address),
       dateHeader: message.dateHeader,
       subject: message.subject,
+      bodyDigest: withBody ? bodyDigest(message.text) : undefined,
       // Without a Date header the visible headers may say almost nothing: add the Gmail id (one per
       // mailbox copy, same in every format) or, for a file, the hash of its bytes.
       fallback: meta?.gmailId ?? rawFallback,
@@ -396,6 +411,13 @@ export async function parseRaw(raw: Buffer, gmail?: GmailMeta): Promise<Canonica
   let input = raw;
   const rawFallback = gmail?.gmailId ? '' : 'sha256:' + createHash('sha256').update(raw).digest('hex');
   if (input.length >= 3 && input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) input = input.subarray(3);
+  const head = headerBlock(input);
+  if (isOversizedHeaderBlock(head)) {
+    // mailparser would refuse the whole message (and its headers alone): read a bounded copy.
+    const reduced = reduceHeaderBlock(head);
+    problems.push(...reduced.problems);
+    input = Buffer.concat([reduced.block, input.subarray(head.length)]);
+  }
   try {
     return fromParsed(await runParser(input), gmail, problems, true, rawFallback);
   } catch (error) {
@@ -449,24 +471,60 @@ function base64Lines(bytes: Buffer): string {
   return lines.join('\r\n');
 }
 
+/** Deepest multipart nesting rebuilt as written; deeper containers are flattened into this level. */
+export const MAX_PART_DEPTH = 50;
+
+/** The leaf parts under `part`, in document order, walked without recursion. */
+function leavesOf(part: Part): Part[] {
+  const leaves: Part[] = [];
+  const stack: Part[] = [part];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    const children = next.parts ?? [];
+    if ((next.mimeType ?? '').toLowerCase().startsWith('multipart/') && children.length > 0) {
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+    } else {
+      leaves.push(next);
+    }
+  }
+  return leaves;
+}
+
 /**
  * Rebuilds an RFC 822 message from a `format=full` payload tree (or a header list), so that
  * mailparser decodes it exactly as it decodes raw mail. Leaves are re-emitted base64; multipart
  * containers get fresh boundaries; parts whose bytes Gmail left out (attachmentId) are empty.
+ * The tree is walked with an explicit stack: a hostile payload may be nested thousands deep. Below
+ * MAX_PART_DEPTH the remaining leaves become direct children of the container at that depth, so
+ * their text is kept, and a problem says so.
  */
-function rebuildFromPayload(payload: Part, headersOnly: boolean): Buffer {
+function rebuildFromPayload(payload: Part, headersOnly: boolean, problems: string[]): Buffer {
   let boundaryCounter = 0;
+  let flattened = false;
   const out: string[] = [];
-  const render = (part: Part, depth: number): void => {
+  if (headersOnly) {
+    const headers = (payload.headers ?? []).filter((h) => h.name && HEADER_NAME.test(h.name));
+    for (const h of headers) if (!/^content-/i.test(h.name!)) out.push(headerLine(h.name!, h.value ?? ''));
+    out.push('Content-Type: text/plain; charset=utf-8', '', '');
+    return Buffer.from(out.join('\r\n'), 'utf8');
+  }
+  type Task = { part: Part; depth: number } | { line: string };
+  const stack: Task[] = [{ part: payload, depth: 0 }];
+  while (stack.length > 0) {
+    const task = stack.pop()!;
+    if ('line' in task) {
+      out.push(task.line);
+      continue;
+    }
+    const { part, depth } = task;
     const headers = (part.headers ?? []).filter((h) => h.name && HEADER_NAME.test(h.name));
     const mimeType = (part.mimeType ?? 'text/plain').toLowerCase();
-    const children = part.parts ?? [];
-    if (headersOnly) {
-      for (const h of headers) if (!/^content-/i.test(h.name!)) out.push(headerLine(h.name!, h.value ?? ''));
-      out.push('Content-Type: text/plain; charset=utf-8', '', '');
-      return;
-    }
-    if (mimeType.startsWith('multipart/') && children.length > 0 && depth < 50) {
+    let children = part.parts ?? [];
+    if (mimeType.startsWith('multipart/') && children.length > 0) {
+      if (depth >= MAX_PART_DEPTH) {
+        children = leavesOf(part);
+        flattened = true;
+      }
       const boundary = `----=_crm_mail_${depth}_${boundaryCounter++}_rebuilt`;
       for (const h of headers) {
         const lower = h.name!.toLowerCase();
@@ -474,12 +532,10 @@ function rebuildFromPayload(payload: Part, headersOnly: boolean): Buffer {
         out.push(headerLine(h.name!, h.value ?? ''));
       }
       out.push(`Content-Type: ${mimeType}; boundary="${boundary}"`, '');
-      for (const child of children) {
-        out.push(`--${boundary}`);
-        render(child, depth + 1);
-      }
-      out.push(`--${boundary}--`, '');
-      return;
+      // Pushed in reverse so they pop in document order: each child after its boundary line.
+      stack.push({ line: '' }, { line: `--${boundary}--` });
+      for (let i = children.length - 1; i >= 0; i--) stack.push({ part: children[i]!, depth: depth + 1 }, { line: `--${boundary}` });
+      continue;
     }
     let hasType = false;
     for (const h of headers) {
@@ -492,21 +548,22 @@ function rebuildFromPayload(payload: Part, headersOnly: boolean): Buffer {
     out.push('Content-Transfer-Encoding: base64', '');
     const data = part.body?.data ? Buffer.from(part.body.data, 'base64url') : Buffer.alloc(0);
     out.push(base64Lines(data), '');
-  };
-  render(payload, 0);
+  }
+  if (flattened) problems.push(`mime: parts nested deeper than ${MAX_PART_DEPTH} levels were read as if at level ${MAX_PART_DEPTH}`);
   return Buffer.from(out.join('\r\n'), 'utf8');
 }
 
 /** Every part of a payload tree by Gmail part id; parts inside a forwarded message (message/rfc822) are marked. */
 function partsById(payload: Part): Map<string, { part: Part; insideMessage: boolean }> {
   const map = new Map<string, { part: Part; insideMessage: boolean }>();
-  const walk = (part: Part, fallbackId: string, insideMessage: boolean): void => {
+  const stack: Array<{ part: Part; fallbackId: string; insideMessage: boolean }> = [{ part: payload, fallbackId: '', insideMessage: false }];
+  while (stack.length > 0) {
+    const { part, fallbackId, insideMessage } = stack.pop()!;
     const id = part.partId ?? fallbackId;
     map.set(id, { part, insideMessage });
     const isMessage = (part.mimeType ?? '').toLowerCase().startsWith('message/');
-    (part.parts ?? []).forEach((child, index) => walk(child, id === '' ? String(index) : `${id}.${index}`, insideMessage || isMessage));
-  };
-  walk(payload, '', false);
+    (part.parts ?? []).forEach((child, index) => stack.push({ part: child, fallbackId: id === '' ? String(index) : `${id}.${index}`, insideMessage: insideMessage || isMessage }));
+  }
   return map;
 }
 
@@ -579,7 +636,9 @@ export async function parseGmailMessage(msg: gmail_v1.Schema$Message): Promise<C
     return dropUndefined(message);
   }
   const hasBody = Boolean(payload.body?.data || payload.body?.attachmentId || (payload.parts && payload.parts.length > 0));
-  const message = await parseRaw(rebuildFromPayload(payload, !hasBody), meta);
+  const rebuildProblems: string[] = [];
+  const message = await parseRaw(rebuildFromPayload(payload, !hasBody, rebuildProblems), meta);
+  message.problems.push(...rebuildProblems);
   if (!hasBody) {
     message.text = '';
     message.attachments = [];

@@ -81,6 +81,8 @@ export interface MatchIndex {
 /** Storage of mailbox copies: the pipeline's capture and the emails table. All synchronous (SQLite). */
 export interface MailStore {
   parse(message: GmailMessage): Promise<ParsedMessage>;
+  /** What the parser could not read of a message's headers (a header block cut to a bound), if anything. */
+  headerProblems(message: ParsedMessage): string[];
   /** Which of these Gmail ids this account already stores (deleted rows included). */
   storedGmailIds(accountId: number, gmailIds: string[]): Set<string>;
   capture(accountId: number, message: ParsedMessage, match: MatchOutcome, contentLevel: 'metadata' | 'full'): { inserted: boolean };

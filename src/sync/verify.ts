@@ -2,7 +2,8 @@
  * Proof of completeness for one mailbox: ask Gmail for every message the investor index can match
  * (the same searches as backfill) and compare with what is stored. Missing = Gmail has matching mail
  * that is not stored; extra = stored investor mail Gmail no longer lists; mismatched = stored matches
- * that differ from what the current index says.
+ * that differ from what the current index says; unparsed = mail Gmail's searches find whose headers
+ * could not be read in full (a header block over the parser's bounds), so nothing matched it here.
  */
 import { listableGmailIds } from '../db/accounts.js';
 import { storedGmailIds } from '../db/emails.js';
@@ -27,6 +28,7 @@ export interface VerifyReport {
   missing: { count: number; examples: VerifyExample[] };
   extra: { count: number; examples: VerifyExample[] };
   mismatched: { count: number; examples: MatchDifference[] };
+  unparsed: { count: number; examples: VerifyExample[] };
   apiCalls: number;
   apiUnits: number;
   /** False while the account's backfill is still under way: missing mail is then expected. */
@@ -71,6 +73,7 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
     missing: { count: 0, examples: [] },
     extra: { count: 0, examples: [] },
     mismatched: { count: 0, examples: [] },
+    unparsed: { count: 0, examples: [] },
     apiCalls: 0,
     apiUnits: 0,
     backfillComplete: account.backfillCompletedAt !== null,
@@ -119,9 +122,18 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
     const message = metadata.get(id);
     if (!message || message instanceof Error) continue;
     if ((message.labelIds ?? []).some((label) => IGNORED_LABELS.has(label))) continue;
-    const match = input.index.match(await input.store.parse(message), account.email);
+    const parsed = await input.store.parse(message);
+    const match = input.index.match(parsed, account.email);
     if (match.excluded) continue;
-    if (input.capture === 'matched' && match.investors.length === 0) continue;
+    if (input.capture === 'matched' && match.investors.length === 0) {
+      // Gmail's search found it but the headers read here did not match: when they were cut, the
+      // match may be in what was not read, and the message is counted rather than passed over.
+      const cut = input.store.headerProblems(parsed);
+      if (cut.length > 0) {
+        addExample(report.unparsed, { gmailId: id, reason: `found by the investor searches, but its headers could not be read in full (${cut.join('; ')})`, subject: header(message, 'subject'), from: header(message, 'from') });
+      }
+      continue;
+    }
     addExample(report.missing, { gmailId: id, reason: 'in Gmail, matches an investor, not stored', subject: header(message, 'subject'), from: header(message, 'from') });
     fixable.missing.push(id);
   }
@@ -159,6 +171,6 @@ export async function verifyAccount(input: VerifyInput): Promise<VerifyReport> {
   const stats = client.stats();
   report.apiCalls = stats.calls;
   report.apiUnits = stats.units;
-  report.ok = report.missing.count === 0 && report.extra.count === 0 && report.mismatched.count === 0;
+  report.ok = report.missing.count === 0 && report.extra.count === 0 && report.mismatched.count === 0 && report.unparsed.count === 0;
   return report;
 }

@@ -47,6 +47,7 @@ export function mailStore(db: Db, config: Config, options: { attachmentsWritable
   const attachments = { store, maxBytes: config.maxAttachmentMb * 1024 * 1024 };
   return {
     parse: (message) => parseGmailMessage(message),
+    headerProblems: (message) => (message as CanonicalMessage).problems.filter((problem) => problem.startsWith('headers:')),
     storedGmailIds: (accountId, ids) => storedGmailIds(db, accountId, ids),
     capture: (accountId, message, match, contentLevel) =>
       captureMessage(db, { accountId, message: message as CanonicalMessage, match: match as MatchResult, contentLevel, attachments }),

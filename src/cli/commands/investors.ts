@@ -34,7 +34,7 @@ export function registerInvestors(program: Command, ctx: CliContext): void {
     .action(async (options: { stale?: string; partner?: string }) => {
       const { listInvestorActivity, isFirmPerson } = await import('../../db/investorActivity.js');
       const staleDays = options.stale === undefined ? undefined : parseDays(options.stale, '--stale');
-      const db = ctx.db({ mustExist: true });
+      const db = ctx.db();
       if (options.partner !== undefined && !isFirmPerson(db, options.partner)) {
         throw new NotFoundError(`--partner ${inertLine(options.partner)} is neither a CRM user nor an enrolled mailbox (see crm-mail accounts).`);
       }

@@ -67,7 +67,8 @@ export function registerReview(program: Command, ctx: CliContext): void {
       if (ctx.out.json) return ctx.out.data(proposals.map(proposalJson));
       if (proposals.length === 0) return ctx.out.line(`no ${status === 'all' ? '' : status + ' '}proposals`);
       for (const proposal of proposals) {
-        ctx.out.line(`#${proposal.id}  ${proposal.status.padEnd(9)} ${inertLine(proposal.investorName)}: ${inertLine(currentNote(proposal))}`);
+        const marks = proposal.copiesDiffer === 1 ? '  [copies differ]' : '';
+        ctx.out.line(`#${proposal.id}  ${proposal.status.padEnd(9)} ${inertLine(proposal.investorName)}: ${inertLine(currentNote(proposal))}${marks}`);
       }
     });
 
@@ -84,8 +85,9 @@ export function registerReview(program: Command, ctx: CliContext): void {
       const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
       const result = approveProposal(db, id, reviewer, options.note);
       if (ctx.out.json) return ctx.out.data({ ...proposalJson(result.proposal), appendedLine: result.appendedLine, edited: result.edited });
-      ctx.out.line(`approved #${id}; appended to ${result.proposal.investorName}'s notes:`);
-      ctx.out.line(`  ${result.appendedLine}`);
+      const { inertLine } = await import('../output.js');
+      ctx.out.line(`approved #${id}; appended to ${inertLine(result.proposal.investorName)}'s notes:`);
+      ctx.out.line(`  ${inertLine(result.appendedLine)}`);
     });
 
   review
@@ -100,7 +102,8 @@ export function registerReview(program: Command, ctx: CliContext): void {
       const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
       const result = dismissProposal(db, id, reviewer);
       if (ctx.out.json) return ctx.out.data(proposalJson(result.proposal));
-      ctx.out.line(`dismissed #${id} (${result.proposal.investorName})`);
+      const { inertLine } = await import('../output.js');
+      ctx.out.line(`dismissed #${id} (${inertLine(result.proposal.investorName)})`);
     });
 }
 
@@ -233,6 +236,13 @@ function addressList(json: string | null): string {
   }
 }
 
+/** What a reviewer should know before trusting a proposal's message. */
+function proposalWarnings(proposal: Proposal): string[] {
+  const warnings: string[] = [];
+  if (proposal.copiesDiffer === 1) warnings.push('the mailbox copies of this message do not all read the same (crm-mail messages shows each)');
+  return warnings;
+}
+
 function describeProposal(proposal: Proposal, email: StoredEmail | undefined, people?: { partners: string[]; contacts: string[] }): string {
   const date = proposal.messageDateMs === null ? 'unknown date' : new Date(proposal.messageDateMs).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const direction = proposal.direction === 'sent' ? 'Sent (by the firm)' : proposal.direction === 'received' ? 'Received (by the firm)' : String(proposal.direction);
@@ -260,6 +270,7 @@ function describeProposal(proposal: Proposal, email: StoredEmail | undefined, pe
   } else {
     lines.push('(the message is no longer stored)');
   }
+  for (const warning of proposalWarnings(proposal)) lines.push(`Warning:   ${warning}`);
   lines.push(`Drafted:   ${cleanLine(proposal.draftedNote, 400)}`);
   lines.push(`           by the ${proposal.drafter} drafter${proposal.model ? ` (${cleanLine(proposal.model, 80)})` : ''}`);
   return lines.join('\n');

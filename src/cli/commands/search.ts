@@ -52,7 +52,7 @@ export function registerSearch(program: Command, ctx: CliContext): void {
       const limit = parseLimit(options.limit);
       const sinceMs = options.since === undefined ? undefined : parseSince(options.since);
       const untilMs = options.until === undefined ? undefined : parseUntil(options.until);
-      const db = ctx.db({ mustExist: true });
+      const db = ctx.db();
       let investorIds: number[] | undefined;
       if (options.investor !== undefined) {
         const investors = findInvestors(db, options.investor);

@@ -14,7 +14,7 @@ function summary(report: VerifyReport): string {
   const verdict = report.ok ? 'complete' : 'DIFFERENCES';
   return (
     `${report.account}: ${verdict}: Gmail lists ${report.listed} investor messages, ${report.stored} stored; ` +
-    `missing ${report.missing.count}, extra ${report.extra.count}, mismatched investors ${report.mismatched.count} ` +
+    `missing ${report.missing.count}, extra ${report.extra.count}, mismatched investors ${report.mismatched.count}, could not read ${report.unparsed.count} ` +
     `(${report.apiCalls} calls, ${report.apiUnits} units)` +
     (report.backfillComplete ? '' : '; its backfill is not finished yet, so missing mail is expected until it is')
   );
@@ -32,6 +32,9 @@ function details(report: VerifyReport): string[] {
     lines.push(`  unsearchable: ${report.unsearchable.map(inertLine).join(', ')} (Gmail refuses to search these even alone, so their mail is not proved complete)`);
   }
   for (const example of report.extra.examples) lines.push(`  extra   ${example.gmailId}: ${example.reason}`);
+  for (const example of report.unparsed.examples) {
+    lines.push(`  unread  ${example.gmailId}: ${inertLine(example.reason)}${example.subject ? ` -- "${inertLine(example.subject).slice(0, 80)}"` : ''}`);
+  }
   for (const example of report.mismatched.examples) {
     const show = (list: typeof example.before) => (list.length === 0 ? 'none' : list.map((match) => `#${match.investorId} ${match.strategy} ${match.address}`).join(', '));
     lines.push(`  mismatch ${example.gmailId}: stored ${show(example.before)}; index says ${show(example.after)}`);
@@ -56,7 +59,8 @@ Examples:
 
 For each account: missing (in Gmail, matching an investor, not stored), extra (stored, gone from
 Gmail or no longer found by the searches) and mismatched investors (stored links that differ from the
-current index; fix with crm-mail rematch). Costs one search pass plus a metadata read per unstored hit.
+current index; fix with crm-mail rematch), and could not read (found by the searches, but its headers
+were over the parser's bounds and what was read matches no investor). Costs one search pass plus a metadata read per unstored hit.
 Waits up to 10 minutes for a running sync to finish, so it never compares against a half-done page.
 Exit codes: 0 complete; otherwise the most severe account outcome: 4 auth or key file, 2
 configuration, 1 a difference or another failure, 5 Gmail unavailable; 3 integration off.`,
@@ -89,7 +93,7 @@ configuration, 1 a difference or another failure, 5 Gmail unavailable; 3 integra
             );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
-            reports.push({ account: account.email, ok: false, listed: 0, stored: 0, missing: { count: 0, examples: [] }, extra: { count: 0, examples: [] }, mismatched: { count: 0, examples: [] }, apiCalls: 0, apiUnits: 0, backfillComplete: account.backfillCompletedAt !== null, error: message, errorKind: error instanceof CrmMailError ? error.kind : 'unexpected' });
+            reports.push({ account: account.email, ok: false, listed: 0, stored: 0, missing: { count: 0, examples: [] }, extra: { count: 0, examples: [] }, mismatched: { count: 0, examples: [] }, unparsed: { count: 0, examples: [] }, apiCalls: 0, apiUnits: 0, backfillComplete: account.backfillCompletedAt !== null, error: message, errorKind: error instanceof CrmMailError ? error.kind : 'unexpected' });
           }
         }
         return reports;

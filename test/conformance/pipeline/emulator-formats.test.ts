@@ -63,7 +63,9 @@ describe('format=raw, full and metadata from the emulator read the same', () => 
     expect(byFile.size).toBeGreaterThanOrEqual(90);
     for (const { id, raw, full } of byFile.values()) {
       const label = `${id} ${raw.subject}`;
-      expect(full.messageKey, label).toBe(raw.messageKey);
+      // A synthetic key includes the body, so it agrees where both formats read the same body text
+      // (a malformed part that Gmail names an attachment and mailparser reads as text differs).
+      if (full.messageId || full.text === raw.text) expect(full.messageKey, label).toBe(raw.messageKey);
       if (decoded(raw.subject)) expect(full.subject, label).toBe(raw.subject);
       expect(full.from?.address, label).toBe(raw.from?.address);
       if (decoded(raw.from?.name)) expect(full.from?.name, label).toBe(raw.from?.name);
@@ -82,7 +84,10 @@ describe('format=raw, full and metadata from the emulator read the same', () => 
   it('metadata agrees with raw on key and addresses, and carries no body', () => {
     for (const { id, raw, metadata } of byFile.values()) {
       const label = `${id} ${raw.subject}`;
-      expect(metadata.messageKey, label).toBe(raw.messageKey);
+      // Without a Message-ID the key needs the body (issue 17), which metadata does not carry; sync
+      // stores only full copies, so a header-only key is never written.
+      if (raw.messageId) expect(metadata.messageKey, label).toBe(raw.messageKey);
+      else expect(metadata.messageKey, label).toMatch(/^synthetic:/);
       expect(metadata.from?.address, label).toBe(raw.from?.address);
       expect(addresses([...metadata.to, ...metadata.cc]), label).toEqual(addresses([...raw.to, ...raw.cc]));
       expect(metadata.text).toBe('');
