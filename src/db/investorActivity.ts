@@ -1,5 +1,5 @@
 /**
- * Reads of the `email_investor_activity` view (migration 0004) behind `crm-mail investors`. The
+ * Reads of the `email_investor_activity` view (migration 0008) behind `crm-mail investors`. The
  * figures come from the view itself, never recomputed here, so the command and the CRM's web app
  * that reads the view can never disagree.
  */

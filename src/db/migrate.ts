@@ -220,7 +220,7 @@ export const OWN_TABLES = [
   MIGRATIONS_TABLE,
 ] as const;
 
-/** crm-mail's own views (migration 0004), which uninstall drops before the tables. */
+/** crm-mail's own views (migration 0008), which uninstall drops before the tables. */
 export const OWN_VIEWS = ['email_investor_activity', 'email_search_source'] as const;
 
 export function ownTables(db: Db): string[] {

@@ -1,5 +1,5 @@
 /**
- * Full-text search over the captured mail: the FTS5 table `email_search` (migration 0004), kept in
+ * Full-text search over the captured mail: the FTS5 table `email_search` (migration 0008), kept in
  * step with `emails` by triggers, over subjects, body text and participants' names and addresses.
  * One result per logical message (its mailbox copies fold into one), newest first.
  */

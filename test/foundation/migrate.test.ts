@@ -46,7 +46,7 @@ describe('crm-mail migrate', () => {
     expect(first.stdout).toContain('applied 0000_crm_core');
     expect(first.stdout).toContain('applied 0002_email_activity_proposals');
     expect(first.stdout).toContain('applied 0003_email_deferred_messages');
-    expect(first.stdout).toContain('applied 0004_email_relationships');
+    expect(first.stdout).toContain('applied 0008_email_relationships');
 
     const status = await runCli(['migrate', '--status', '--json', '--db', db]);
     expect(status.code).toBe(0);

@@ -1,6 +1,6 @@
 /**
  * `crm-mail investors`: who at the firm last spoke with each investor, and which relationships are
- * going cold. The figures are the `email_investor_activity` view's (migration 0004), read as they
+ * going cold. The figures are the `email_investor_activity` view's (migration 0008), read as they
  * are. A table on a terminal; one plain line per investor in a pipe or under cron (the weekly
  * digest in crontab.example); --json for scripts.
  */

@@ -1,3 +1,6 @@
+-- Numbered after the migrations that rebuild email tables: SQLite refuses to rename a rebuilt table
+-- while a view names the old one, so views come after every rebuild (a later rebuild must drop and
+-- recreate this view).
 -- Relationship intelligence from the captured mail (issue 16): the per-investor activity view the
 -- CRM's own web app may read, and the full-text index behind `crm-mail search`. Both are derived
 -- from crm-mail's tables only; nothing here writes into a CRM table.
