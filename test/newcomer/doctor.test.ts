@@ -113,17 +113,18 @@ describe('crm-mail doctor', () => {
     expect(result.code).toBe(1);
     expect(lineOf(result, 'crm-contract')).toMatch(/^FAIL\s+crm-contract\s+table app_settings is missing .*fix: .*CREATE TABLE app_settings \(key TEXT PRIMARY KEY, value TEXT\)/);
 
-    // A CRM whose own schema lacks fundraising_state.updated_by and names its firm column "organization".
+    // A CRM whose own schema lacks fundraising_state.updated_by.
     const other = join(root, 'missing-column.db');
-    (
-      await makeCrmDb(other, {
-        seed: false,
-        beforeMigrate: (crm) =>
-          crm.exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT, is_active INTEGER);
-                    CREATE TABLE investors (id INTEGER PRIMARY KEY, name TEXT, email TEXT, organization TEXT);
-                    CREATE TABLE fundraising_state (investor_id INTEGER PRIMARY KEY, notes TEXT, updated_at TEXT);`),
-      })
-    ).close();
+    // migrate refuses a file outside the contract, so the CRM is migrated whole and then loses the
+    // column the way a CRM's own schema change would (a table rebuild: the column carries a foreign key).
+    const crm = await makeCrmDb(other, { seed: false });
+    crm.pragma('foreign_keys = OFF');
+    crm.pragma('legacy_alter_table = ON');
+    crm.exec(`CREATE TABLE fundraising_state_old (investor_id INTEGER PRIMARY KEY, notes TEXT, updated_at TEXT);
+              INSERT INTO fundraising_state_old (investor_id, notes, updated_at) SELECT investor_id, notes, updated_at FROM fundraising_state;
+              DROP TABLE fundraising_state;
+              ALTER TABLE fundraising_state_old RENAME TO fundraising_state;`);
+    crm.close();
     const second = await runCli(['--json', 'doctor', '--db', other], { env: env() });
     expect(second.code).toBe(1);
     const contract = checks(second).find((check) => check.name === 'crm-contract')!;
