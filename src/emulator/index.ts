@@ -75,6 +75,12 @@ export interface EmulatorOptions {
   attachmentIdTtlMs?: number;
   /** Answer 400 to a `q` longer than this many characters (default 0: no limit). */
   maxQueryChars?: number;
+  /**
+   * Answer 404 to a history start id whose last change (the newest change at or before it) is older
+   * than this many days on the mail clock, even when nothing after it was forgotten: a quiet
+   * mailbox's current id goes stale (default 0: only forgotten records make a start id fail).
+   */
+  historyStartIdMaxAgeDays?: number;
   /** The mail clock (internalDate of new mail, history retention, newer_than); advanceTime moves it. */
   now?: () => number;
 }
@@ -189,6 +195,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     latencyMs: options.latencyMs ?? 0,
     attachmentIdTtlMs: options.attachmentIdTtlMs ?? 0,
     maxQueryChars: options.maxQueryChars ?? 0,
+    historyStartMaxAgeMs: (options.historyStartIdMaxAgeDays ?? 0) * DAY_MS,
     control,
   });
   const port = await server.listen(options.port ?? 0);

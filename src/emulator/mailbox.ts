@@ -52,6 +52,8 @@ export class Mailbox {
   historyId: number;
   /** History ids at or below this are gone (pruned or before the log began). */
   prunedUpTo: number;
+  /** Mail-clock time of the newest change whose record is gone (pruned, or loaded without one). */
+  private forgottenChangeAt: number;
   /** Bumped on every change, so cached search results know they are stale. */
   version = 0;
   private readonly random: Random;
@@ -64,6 +66,7 @@ export class Mailbox {
     this.random = new Random(seedFrom('mailbox', email));
     this.historyId = 1_000_000 + this.random.int(0, 8_000_000);
     this.prunedUpTo = this.historyId;
+    this.forgottenChangeAt = clock();
     for (const id of SYSTEM_LABELS) {
       const hidden = id.startsWith('CATEGORY_') || id === 'CHAT';
       this.labels.set(id, { id, name: id, type: 'system', messageListVisibility: hidden ? 'hide' : 'show', labelListVisibility: hidden ? 'labelHide' : 'labelShow' });
@@ -90,8 +93,10 @@ export class Mailbox {
     const cutoff = now - this.retentionMs;
     for (const { m, date } of entries) {
       const stored = this.insert(m.raw, this.cleanLabels(m.labelIds ?? ['INBOX']), date);
-      if (date < cutoff) this.prunedUpTo = stored.historyId;
-      else this.record('messageAdded', stored, undefined, date);
+      if (date < cutoff) {
+        this.prunedUpTo = stored.historyId;
+        this.forgottenChangeAt = date;
+      } else this.record('messageAdded', stored, undefined, date);
     }
     this.version++;
   }
@@ -144,7 +149,19 @@ export class Mailbox {
     while (drop < this.history.length && (this.history[drop] as HistoryRecord).time < cutoff) drop++;
     if (drop === 0) return;
     this.prunedUpTo = Math.max(this.prunedUpTo, (this.history[drop - 1] as HistoryRecord).id);
+    this.forgottenChangeAt = (this.history[drop - 1] as HistoryRecord).time;
     this.history = this.history.slice(drop);
+  }
+
+  /** Mail-clock time of the last change at or before history id `start` (the state that id names). */
+  changeTimeAt(start: number): number {
+    const after = this.historyIndexAfter(start);
+    return after > 0 ? (this.history[after - 1] as HistoryRecord).time : this.forgottenChangeAt;
+  }
+
+  /** How long ago (mail clock) the state named by history id `start` came about. */
+  startIdAgeMs(start: number): number {
+    return this.clock() - this.changeTimeAt(start);
   }
 
   /** Index of the first record with id > start (binary search; records are ascending). */

@@ -264,7 +264,11 @@ export interface HistoryParams {
 
 const HISTORY_TYPES: readonly HistoryKind[] = ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'];
 
-export function listHistory(mailbox: Mailbox, params: HistoryParams, emptyPageFault = false): Json | ApiError {
+/**
+ * `startIdMaxAgeMs` > 0: a start id whose last change is older than this is refused even when no
+ * record after it was forgotten (a quiet mailbox's cursor, as Gmail has been seen to do).
+ */
+export function listHistory(mailbox: Mailbox, params: HistoryParams, emptyPageFault = false, startIdMaxAgeMs = 0): Json | ApiError {
   if (!params.startHistoryId || !/^\d{1,18}$/.test(params.startHistoryId)) return invalidArgument('Missing/invalid parameter: startHistoryId');
   for (const type of params.historyTypes) {
     if (!HISTORY_TYPES.includes(type as HistoryKind)) return invalidArgument(`Invalid value at 'history_types' (${type})`);
@@ -272,6 +276,7 @@ export function listHistory(mailbox: Mailbox, params: HistoryParams, emptyPageFa
   mailbox.prune();
   const start = Number(params.startHistoryId);
   if (start < mailbox.prunedUpTo) return notFound();
+  if (startIdMaxAgeMs > 0 && mailbox.startIdAgeMs(start) > startIdMaxAgeMs) return notFound();
   const current = String(mailbox.historyId);
   let from = start;
   if (params.pageToken) {

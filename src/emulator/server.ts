@@ -37,6 +37,8 @@ export interface ServerHooks {
   attachmentIdTtlMs: number;
   /** Longer `q` values answer 400 (0: no limit), to exercise query chunking. */
   maxQueryChars: number;
+  /** History start ids whose last change is older than this answer 404 (0: only forgotten records do). */
+  historyStartMaxAgeMs: number;
   control: ControlHandlers;
 }
 
@@ -130,6 +132,7 @@ interface RouteOptions {
   now: () => number;
   attachmentIdTtlMs: number;
   maxQueryChars: number;
+  historyStartMaxAgeMs: number;
 }
 
 function route(sub: string, method: string, options: RouteOptions): Route | null {
@@ -146,7 +149,7 @@ function route(sub: string, method: string, options: RouteOptions): Route | null
       run: (mb, q, _s, empty) => {
         const maxResults = intParam(q, 'maxResults', 100, 500);
         if (isApiError(maxResults)) return maxResults;
-        return listHistory(mb, { startHistoryId: q.get('startHistoryId') ?? undefined, historyTypes: q.getAll('historyTypes'), labelId: q.get('labelId') ?? undefined, maxResults, pageToken: q.get('pageToken') ?? undefined }, empty);
+        return listHistory(mb, { startHistoryId: q.get('startHistoryId') ?? undefined, historyTypes: q.getAll('historyTypes'), labelId: q.get('labelId') ?? undefined, maxResults, pageToken: q.get('pageToken') ?? undefined }, empty, options.historyStartMaxAgeMs);
       },
     };
   }
@@ -317,7 +320,7 @@ export class EmulatorServer {
     const rest = url.pathname.slice(API_PREFIX.length);
     const slash = rest.indexOf('/');
     const userId = safeDecode(slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
-    const r = route(slash < 0 ? '' : rest.slice(slash), call.method, { now: this.hooks.clock, attachmentIdTtlMs: this.hooks.attachmentIdTtlMs, maxQueryChars: this.hooks.maxQueryChars });
+    const r = route(slash < 0 ? '' : rest.slice(slash), call.method, { now: this.hooks.clock, attachmentIdTtlMs: this.hooks.attachmentIdTtlMs, maxQueryChars: this.hooks.maxQueryChars, historyStartMaxAgeMs: this.hooks.historyStartMaxAgeMs });
     if (!r) return errorAnswer(E.notFound());
     const authorization = headerOf(call.headers, 'authorization');
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');

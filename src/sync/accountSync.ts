@@ -104,9 +104,13 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     finishListing(input.db, account.id, outcome.checkpoint);
   };
 
-  const startListing = async (listingKind: 'backfill' | 'relist', extra: Partial<ListingCheckpoint> = {}): Promise<ListingCheckpoint> => {
+  const startListing = async (
+    listingKind: 'backfill' | 'relist',
+    extra: Partial<ListingCheckpoint> = {},
+    known?: { historyId?: string | null },
+  ): Promise<ListingCheckpoint> => {
     // The cursor comes first: anything that changes while we list is replayed by the next incremental run.
-    const profile = await input.client.getProfile();
+    const profile = known ?? (await input.client.getProfile());
     if (!profile.historyId) throw new CrmMailError('permanent', `Gmail returned no historyId in the profile of ${account.email}.`);
     const checkpoint: ListingCheckpoint = {
       version: 1,
@@ -125,14 +129,14 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     return checkpoint;
   };
 
-  const relist = async (reason: string): Promise<void> => {
+  const relist = async (reason: string, profile?: { historyId?: string | null }): Promise<void> => {
     const reference = account.historyIdAt ?? account.lastSuccessAt;
     kind = 'relist';
     setRunKind(input.db, runId, kind);
     details.path = `${reason} -> relist`;
     const sinceMs = reference ? Date.parse(reference) - RELIST_OVERLAP_MS : undefined;
     details.relistSince = sinceMs === undefined ? null : new Date(sinceMs).toISOString();
-    const checkpoint = await startListing('relist', { sinceMs, reason });
+    const checkpoint = await startListing('relist', { sinceMs, reason }, profile);
     await walk(checkpoint);
   };
 
@@ -163,7 +167,16 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
         if (!walked.complete) stopForTime();
       } catch (error) {
         if (!(error instanceof HistoryExpiredError)) throw error;
-        await relist('history_expired');
+        // Gmail also refuses a quiet mailbox's cursor once its last change is old enough (lieer #203):
+        // history ids grow with every change, so a current id still equal to the cursor means nothing
+        // changed since it, and a re-list would only fetch the same id back and loop.
+        const profile = await input.client.getProfile();
+        if (profile.historyId && String(profile.historyId) === account.historyId) {
+          details.path = 'incremental (quiet mailbox: Gmail refused the unchanged cursor; nothing to re-list)';
+          advanceCursor(input.db, account.id, account.historyId);
+        } else {
+          await relist('history_expired', profile);
+        }
       }
     }
     if (input.downloadAttachments && complete) {
