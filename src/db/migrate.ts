@@ -11,6 +11,7 @@ import { ConfigError, PermanentError } from '../errors.js';
 import type { Db } from './open.js';
 import { nowIso } from './open.js';
 import { contractGaps, describeGaps } from './crmContract.js';
+import { ACTIVITY_SINCE_KEY } from './settings.js';
 
 export const MIGRATIONS_TABLE = 'email_schema_migrations';
 
@@ -220,12 +221,30 @@ export function ownTables(db: Db): string[] {
   return OWN_TABLES.filter((name) => tableExists(db, name));
 }
 
-export async function uninstall(db: Db, dbPath: string, backup: boolean): Promise<{ dropped: string[]; backupPath?: string }> {
+/** crm-mail's own rows in the CRM's app_settings, which uninstall deletes. A new setting is added here. */
+export const OWN_SETTINGS = [ACTIVITY_SINCE_KEY] as const;
+
+export function ownSettings(db: Db): string[] {
+  if (!tableExists(db, 'app_settings')) return [];
+  const present = new Set((db.prepare('SELECT key FROM app_settings').all() as Array<{ key: string }>).map((row) => row.key));
+  return OWN_SETTINGS.filter((key) => present.has(key));
+}
+
+export interface UninstallResult {
+  dropped: string[];
+  settingsRemoved: string[];
+  backupPath?: string;
+}
+
+export async function uninstall(db: Db, dbPath: string, backup: boolean): Promise<UninstallResult> {
   const tables = ownTables(db);
-  const backupPath = backup && tables.length > 0 ? await backupDatabase(db, dbPath, 'pre-uninstall') : undefined;
+  const settings = ownSettings(db);
+  const backupPath = backup && tables.length + settings.length > 0 ? await backupDatabase(db, dbPath, 'pre-uninstall') : undefined;
   // Foreign keys stay on (they cannot be switched inside a transaction), so children go first.
   db.transaction(() => {
     for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table}"`);
+    const remove = db.prepare('DELETE FROM app_settings WHERE key = ?');
+    for (const key of settings) remove.run(key);
   })();
-  return { dropped: tables, backupPath };
+  return { dropped: tables, settingsRemoved: settings, backupPath };
 }

@@ -192,10 +192,15 @@ describe('crm-mail migrate', () => {
     makeExistingCrm(path);
     expect((await runCli(['migrate', '--no-backup', '--db', path])).code).toBe(0);
     const before = snapshot(path, CRM_TABLES);
+    // The first propose run leaves the cutoff in the CRM's app_settings: crm-mail's, so uninstall takes it too.
+    const withCutoff = new Database(path);
+    withCutoff.prepare("INSERT INTO app_settings (key, value) VALUES ('email_activity_since', '2026-11-01T00:00:00Z')").run();
+    withCutoff.close();
 
     const refused = await runCli(['uninstall', '--db', path]);
     expect(refused.code).toBe(2);
     expect(refused.stdout).toContain('would drop: email_activity_proposals');
+    expect(refused.stdout).toContain('would remove from app_settings: email_activity_since');
 
     const done = await runCli(['uninstall', '--yes', '--db', path]);
     expect(done.code, done.stderr).toBe(0);
@@ -204,6 +209,14 @@ describe('crm-mail migrate', () => {
     const left = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
     db.close();
     expect(left).toEqual(['app_settings', 'deals', 'fundraising_state', 'investors', 'users']);
+    expect(done.stdout).toContain('removed from app_settings: email_activity_since');
+    // Nothing of crm-mail's is left: no table, index, view or trigger of its own, no setting of its own.
+    const check = new Database(path, { readonly: true });
+    const ownObjects = check.prepare("SELECT type, name FROM sqlite_master WHERE name LIKE 'email%' OR tbl_name LIKE 'email%'").all();
+    const ownSettings = check.prepare("SELECT key FROM app_settings WHERE key LIKE 'email%'").all();
+    check.close();
+    expect(ownObjects).toEqual([]);
+    expect(ownSettings).toEqual([]);
     expect(readdirSync(join(dir, 'backups')).some((name) => name.includes('pre-uninstall'))).toBe(true);
   });
 });
