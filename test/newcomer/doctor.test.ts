@@ -210,6 +210,10 @@ describe('crm-mail doctor', () => {
       expect(line).toMatch(/^FAIL\s+token\s+token exchange for jane@northwind\.vc failed: /);
       expect(line).toContain('fix: in the Admin console');
       expect(line).toContain('https://www.googleapis.com/auth/gmail.readonly');
+
+      // With the switch off nothing contacts Google: the refused delegation would have made a FAIL.
+      const switchedOff = await runCli(['doctor', '--online'], { env: { ...online, CRM_GMAIL_INTEGRATION_ENABLED: 'false' } });
+      expect(lineOf(switchedOff, 'token')).toMatch(/^WARN\s+token\s+not checked: the Gmail integration is off, so nothing contacts Google/);
     } finally {
       await emulator.stop();
     }
