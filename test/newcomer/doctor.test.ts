@@ -118,6 +118,7 @@ describe('crm-mail doctor', () => {
     (
       await makeCrmDb(other, {
         seed: false,
+        bypassContract: true,
         beforeMigrate: (crm) =>
           crm.exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT, is_active INTEGER);
                     CREATE TABLE investors (id INTEGER PRIMARY KEY, name TEXT, email TEXT, organization TEXT);
