@@ -4,7 +4,7 @@
  * schema on disk would no longer be the one the code expects.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PermanentError } from '../errors.js';
@@ -102,11 +102,16 @@ function refuseChanged(statuses: MigrationStatus[]): void {
 
 /** Copies the live database with SQLite's online backup, safe while the CRM's web server writes. */
 export async function backupDatabase(db: Db, dbPath: string, label: string): Promise<string> {
+  // A backup holds the firm's mail: the folder is the owner's only, the file never wider than the source (and at most 600).
   const folder = join(dirname(resolve(dbPath)), 'backups');
-  mkdirSync(folder, { recursive: true });
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  chmodSync(folder, 0o700);
+  const mode = statSync(dbPath).mode & 0o600;
   const stamp = nowIso().replace(/[:.]/g, '-');
   const target = join(folder, `${basename(dbPath)}.${stamp}.${label}.bak`);
+  closeSync(openSync(target, 'wx', mode));
   await db.backup(target);
+  chmodSync(target, mode);
   return target;
 }
 
