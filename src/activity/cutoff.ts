@@ -48,6 +48,11 @@ export function resolveCutoff(db: Db, options: CutoffOptions, log: (line: string
       );
     }
     const cutoff = new Date(sinceMs).toISOString();
+    const storedMs = stored === undefined ? undefined : parseCutoff(stored);
+    if (storedMs === sinceMs) {
+      log(`cutoff unchanged: ${ACTIVITY_SINCE_KEY} is already ${stored}`);
+      return { cutoff: stored!, cutoffMs: sinceMs, cutoffWasSet: false };
+    }
     if (!options.dryRun) setSetting(db, ACTIVITY_SINCE_KEY, cutoff);
     log(`cutoff ${options.dryRun ? 'would move' : 'moved'}: ${ACTIVITY_SINCE_KEY} ${stored ?? '(unset)'} -> ${cutoff}`);
     return { cutoff, cutoffMs: sinceMs, cutoffWasSet: !options.dryRun, previous: stored };

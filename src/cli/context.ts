@@ -24,6 +24,7 @@ export class CliContext {
   private globals: GlobalOptions = {};
   out: Output = new Output({ json: false, quiet: false, verbose: false });
   exitCode = 0;
+  private gmailOffNoted = false;
 
   constructor(readonly env: NodeJS.ProcessEnv = process.env) {}
 
@@ -71,6 +72,13 @@ export class CliContext {
   /** Commands that talk to Gmail call this first: with the integration off they refuse (exit 3). */
   requireGmail(command: string): void {
     if (!this.config.integrationEnabled) throw new IntegrationDisabledError(command);
+  }
+
+  /** Local bookkeeping runs with the integration off, and says so once (stderr, not under --quiet). */
+  noteIfGmailOff(): void {
+    if (this.config.integrationEnabled || this.gmailOffNoted) return;
+    this.gmailOffNoted = true;
+    this.out.info('note: the Gmail integration is off (CRM_GMAIL_INTEGRATION_ENABLED is not true): nothing is read from Gmail until it is turned on.');
   }
 
   close(): void {

@@ -155,8 +155,23 @@ export function accountFootprint(db: Db, id: number): { emails: number; runs: nu
 }
 
 /** Deletes the account; its mailbox copies, matches and runs go with it (ON DELETE CASCADE). */
+/**
+ * Unenrolls a mailbox and deletes its copies. A proposal whose source copy goes keeps its email
+ * link when another mailbox holds a copy of the same message (the cascade would otherwise clear it).
+ */
 export function removeAccount(db: Db, id: number): void {
-  db.prepare('DELETE FROM email_accounts WHERE id = ?').run(id);
+  db.transaction(() => {
+    db.prepare(
+      `UPDATE email_activity_proposals
+          SET email_id = (SELECT other.id FROM emails mine JOIN emails other ON other.message_key = mine.message_key AND other.account_id <> mine.account_id
+                           WHERE mine.id = email_activity_proposals.email_id
+                           ORDER BY other.deleted_at IS NOT NULL, other.id LIMIT 1)
+        WHERE email_id IN (SELECT id FROM emails WHERE account_id = ?)
+          AND EXISTS (SELECT 1 FROM emails mine JOIN emails other ON other.message_key = mine.message_key AND other.account_id <> mine.account_id
+                       WHERE mine.id = email_activity_proposals.email_id)`,
+    ).run(id);
+    db.prepare('DELETE FROM email_accounts WHERE id = ?').run(id);
+  })();
 }
 
 // ---- the cursor and the backfill checkpoint -------------------------------------------------

@@ -37,7 +37,8 @@ export interface ExportedMessage {
 }
 
 export interface ExportFilter {
-  investorId?: number;
+  /** Only copies matched to one of these investors. */
+  investorIds?: readonly number[];
   accountEmail?: string;
   sinceMs?: number;
   includeDeleted?: boolean;
@@ -92,9 +93,9 @@ export function* exportMessages(db: Db, filter: ExportFilter = {}): Generator<Ex
     where.push('e.internal_date_ms >= ?');
     args.push(filter.sinceMs);
   }
-  if (filter.investorId !== undefined) {
-    where.push(MATCHED_TO_INVESTOR);
-    args.push(filter.investorId);
+  if (filter.investorIds !== undefined) {
+    where.push(filter.investorIds.length === 0 ? '0' : `(${filter.investorIds.map(() => MATCHED_TO_INVESTOR).join(' OR ')})`);
+    args.push(...filter.investorIds);
   }
   const sql = `SELECT e.id, a.email AS account, e.gmail_id, e.rfc_message_id, e.message_key, e.gmail_thread_id, e.thread_id,
       e.internal_date_ms, e.direction, e.subject, e.from_address, e.from_name, e.to_json, e.cc_json, e.label_ids, e.deleted_at

@@ -4,13 +4,14 @@
  * schema on disk would no longer be the one the code expects.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, PermanentError } from '../errors.js';
 import type { Db } from './open.js';
 import { nowIso } from './open.js';
 import { contractGaps, describeGaps } from './crmContract.js';
+import { ACTIVITY_SINCE_KEY } from './settings.js';
 
 export const MIGRATIONS_TABLE = 'email_schema_migrations';
 
@@ -101,11 +102,16 @@ function refuseChanged(statuses: MigrationStatus[]): void {
 
 /** Copies the live database with SQLite's online backup, safe while the CRM's web server writes. */
 export async function backupDatabase(db: Db, dbPath: string, label: string): Promise<string> {
+  // A backup holds the firm's mail: the folder is the owner's only, the file never wider than the source (and at most 600).
   const folder = join(dirname(resolve(dbPath)), 'backups');
-  mkdirSync(folder, { recursive: true });
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  chmodSync(folder, 0o700);
+  const mode = statSync(dbPath).mode & 0o600;
   const stamp = nowIso().replace(/[:.]/g, '-');
   const target = join(folder, `${basename(dbPath)}.${stamp}.${label}.bak`);
+  closeSync(openSync(target, 'wx', mode));
   await db.backup(target);
+  chmodSync(target, mode);
   return target;
 }
 
@@ -231,16 +237,34 @@ export function ownViews(db: Db): string[] {
   return OWN_VIEWS.filter((name) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?").get(name) !== undefined);
 }
 
-/** Drops crm-mail's views and tables, after an online backup unless told not to. */
-export async function uninstall(db: Db, dbPath: string, backup: boolean): Promise<{ dropped: string[]; backupPath?: string }> {
+/** crm-mail's own rows in the CRM's app_settings, which uninstall deletes. A new setting is added here. */
+export const OWN_SETTINGS = [ACTIVITY_SINCE_KEY] as const;
+
+export function ownSettings(db: Db): string[] {
+  if (!tableExists(db, 'app_settings')) return [];
+  const present = new Set((db.prepare('SELECT key FROM app_settings').all() as Array<{ key: string }>).map((row) => row.key));
+  return OWN_SETTINGS.filter((key) => present.has(key));
+}
+
+export interface UninstallResult {
+  dropped: string[];
+  settingsRemoved: string[];
+  backupPath?: string;
+}
+
+/** Drops crm-mail's views and tables and its own settings, after an online backup unless told not to. */
+export async function uninstall(db: Db, dbPath: string, backup: boolean): Promise<UninstallResult> {
   const tables = ownTables(db);
   const views = ownViews(db);
-  const backupPath = backup && tables.length + views.length > 0 ? await backupDatabase(db, dbPath, 'pre-uninstall') : undefined;
+  const settings = ownSettings(db);
+  const backupPath = backup && tables.length + views.length + settings.length > 0 ? await backupDatabase(db, dbPath, 'pre-uninstall') : undefined;
   // Foreign keys stay on (they cannot be switched inside a transaction), so children go first.
   // Dropping a table drops its triggers (the search index's among them) without firing them.
   db.transaction(() => {
     for (const view of views) db.exec(`DROP VIEW IF EXISTS "${view}"`);
     for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table}"`);
+    const remove = db.prepare('DELETE FROM app_settings WHERE key = ?');
+    for (const key of settings) remove.run(key);
   })();
-  return { dropped: [...tables, ...views], backupPath };
+  return { dropped: [...tables, ...views], settingsRemoved: settings, backupPath };
 }

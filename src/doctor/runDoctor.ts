@@ -79,6 +79,10 @@ function openForDoctor(dbPath: string, results: CheckResult[]): Db | undefined {
 }
 
 async function checkTokenSafely(config: Readonly<Config>, db: Db | undefined, dbPath: string, probe: TokenProbe | undefined): Promise<CheckResult> {
+  // The switch covers everything that talks to Google, the doctor's token exchange included.
+  if (!config.integrationEnabled) {
+    return warn('token', 'not checked: the Gmail integration is off, so nothing contacts Google', 'set CRM_GMAIL_INTEGRATION_ENABLED=true, then run crm-mail doctor --online again');
+  }
   if (!db) return warn('token', 'not checked: the database cannot be opened', 'fix the database line first');
   try {
     return await checkToken(config, db, dbPath, probe);

@@ -27,7 +27,7 @@ export function checkIntegration(config: Config): CheckResult {
   if (config.integrationEnabled) return ok('integration', 'Gmail integration is on (CRM_GMAIL_INTEGRATION_ENABLED=true)');
   return warn(
     'integration',
-    'Gmail integration is off: enroll and sync refuse to run',
+    'Gmail integration is off: sync, verify, enroll, enroll-all, auth, rematch --remote and the --online token check refuse to run',
     'set CRM_GMAIL_INTEGRATION_ENABLED=true in the env file once the checks below are OK',
   );
 }

@@ -45,6 +45,12 @@ describe('propose: cutoff', () => {
     expect(lines.join('\n')).toContain('email_activity_since 2026-11-01 -> 2026-10-01T00:00:00.000Z');
     expect(moved).toMatchObject({ cutoff: '2026-10-01T00:00:00.000Z', cutoffWasSet: true, proposed: 1 });
     expect(proposals(world.db).map((row) => row.message_key)).toEqual(['nov@x', 'oct@x']);
+
+    const same: string[] = [];
+    const unchanged = await runPropose(world.db, RULE, { now: NOW, since: '2026-10-01T00:00:00Z', force: true }, (line) => same.push(line));
+    expect(same.join('\n')).toContain('cutoff unchanged: email_activity_since is already 2026-10-01T00:00:00.000Z');
+    expect(same.join('\n')).not.toContain('->');
+    expect(unchanged).toMatchObject({ cutoff: '2026-10-01T00:00:00.000Z', cutoffWasSet: false });
   });
 
   it('refuses a stored cutoff that is not a date, naming the setting', async () => {

@@ -142,6 +142,10 @@ describe('review: scriptable CLI and concurrent processes', () => {
     expect(pending.map((item) => item.id)).toEqual([3]);
     const approved = JSON.parse((await runCli(['review', 'list', '--status', 'approved', '--json', '--db', path])).stdout) as Array<{ note: string; decidedBy: string }>;
     expect(approved).toEqual([expect.objectContaining({ note: 'Custom line. — approved by Jane Doe', decidedBy: JANE.email })]);
+    const human = await runCli(['review', 'list', '--status', 'all', '--db', path]);
+    expect(human.stdout).toMatch(/#1 {2}approved .*\[approved by Jane Doe <jane@northwind\.vc>, \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\]/);
+    expect(human.stdout).toMatch(/#2 {2}dismissed .*\[dismissed by Omar Haddad <omar@northwind\.vc>, /);
+    expect(human.stdout).not.toMatch(/#3 .*\[/);
   });
 
   it('two processes racing to decide one proposal: exactly one decision and one appended line', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { PROJECT_ROOT, runCli } from '../helpers/cli.js';
@@ -55,6 +55,21 @@ describe('a mistyped --db', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const again = await runCli(['migrate', '--db', path]);
     expect(again.stdout).not.toContain('created a new database');
+  });
+
+  it('migrate backups take the source mode (at most 600) in a folder only the owner can read', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'crm.db');
+    const raw = new Database(path);
+    raw.exec(readFileSync(join(PROJECT_ROOT, 'migrations', '0000_crm_core.sql'), 'utf8'));
+    raw.close();
+    chmodSync(path, 0o644);
+    const result = await runCli(['migrate', '--db', path]);
+    expect(result.code, result.stderr).toBe(0);
+    const backups = readdirSync(join(dir, 'backups'));
+    expect(backups).toHaveLength(1);
+    expect(statSync(join(dir, 'backups')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'backups', backups[0]!)).mode & 0o777).toBe(0o600);
   });
 
   it('migrate --status and --dry-run leave an existing file byte for byte and mtime as it was', async () => {

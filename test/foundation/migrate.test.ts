@@ -189,11 +189,16 @@ describe('crm-mail migrate', () => {
     makeExistingCrm(path);
     expect((await runCli(['migrate', '--no-backup', '--db', path])).code).toBe(0);
     const before = snapshot(path, CRM_TABLES);
+    // The first propose run leaves the cutoff in the CRM's app_settings: crm-mail's, so uninstall takes it too.
+    const withCutoff = new Database(path);
+    withCutoff.prepare("INSERT INTO app_settings (key, value) VALUES ('email_activity_since', '2026-11-01T00:00:00Z')").run();
+    withCutoff.close();
 
     const refused = await runCli(['uninstall', '--db', path]);
     expect(refused.code).toBe(2);
     expect(refused.stdout).toContain('would drop: email_activity_proposals');
     expect(refused.stdout).toContain('email_search, email_schema_migrations, email_investor_activity, email_search_source');
+    expect(refused.stdout).toContain('would remove from app_settings: email_activity_since');
 
     const done = await runCli(['uninstall', '--yes', '--db', path]);
     expect(done.code, done.stderr).toBe(0);
@@ -205,6 +210,14 @@ describe('crm-mail migrate', () => {
     db.close();
     expect(left).toEqual(['app_settings', 'deals', 'fundraising_state', 'investors', 'users']);
     expect(others).toEqual([]);
+    expect(done.stdout).toContain('removed from app_settings: email_activity_since');
+    // Nothing of crm-mail's is left: no table, index, view or trigger of its own, no setting of its own.
+    const check = new Database(path, { readonly: true });
+    const ownObjects = check.prepare("SELECT type, name FROM sqlite_master WHERE name LIKE 'email%' OR tbl_name LIKE 'email%'").all();
+    const ownSettings = check.prepare("SELECT key FROM app_settings WHERE key LIKE 'email%'").all();
+    check.close();
+    expect(ownObjects).toEqual([]);
+    expect(ownSettings).toEqual([]);
     expect(readdirSync(join(dir, 'backups')).some((name) => name.includes('pre-uninstall'))).toBe(true);
   });
 });

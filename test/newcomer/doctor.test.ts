@@ -115,16 +115,16 @@ describe('crm-mail doctor', () => {
 
     // A CRM whose own schema lacks fundraising_state.updated_by.
     const other = join(root, 'missing-column.db');
-    // migrate refuses a file outside the contract, so the CRM is migrated whole and then loses the
-    // column the way a CRM's own schema change would (a table rebuild: the column carries a foreign key).
-    const crm = await makeCrmDb(other, { seed: false });
-    crm.pragma('foreign_keys = OFF');
-    crm.pragma('legacy_alter_table = ON');
-    crm.exec(`CREATE TABLE fundraising_state_old (investor_id INTEGER PRIMARY KEY, notes TEXT, updated_at TEXT);
-              INSERT INTO fundraising_state_old (investor_id, notes, updated_at) SELECT investor_id, notes, updated_at FROM fundraising_state;
-              DROP TABLE fundraising_state;
-              ALTER TABLE fundraising_state_old RENAME TO fundraising_state;`);
-    crm.close();
+    (
+      await makeCrmDb(other, {
+        seed: false,
+        bypassContract: true,
+        beforeMigrate: (crm) =>
+          crm.exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT, is_active INTEGER);
+                    CREATE TABLE investors (id INTEGER PRIMARY KEY, name TEXT, email TEXT, organization TEXT);
+                    CREATE TABLE fundraising_state (investor_id INTEGER PRIMARY KEY, notes TEXT, updated_at TEXT);`),
+      })
+    ).close();
     const second = await runCli(['--json', 'doctor', '--db', other], { env: env() });
     expect(second.code).toBe(1);
     const contract = checks(second).find((check) => check.name === 'crm-contract')!;
@@ -211,6 +211,10 @@ describe('crm-mail doctor', () => {
       expect(line).toMatch(/^FAIL\s+token\s+token exchange for jane@northwind\.vc failed: /);
       expect(line).toContain('fix: in the Admin console');
       expect(line).toContain('https://www.googleapis.com/auth/gmail.readonly');
+
+      // With the switch off nothing contacts Google: the refused delegation would have made a FAIL.
+      const switchedOff = await runCli(['doctor', '--online'], { env: { ...online, CRM_GMAIL_INTEGRATION_ENABLED: 'false' } });
+      expect(lineOf(switchedOff, 'token')).toMatch(/^WARN\s+token\s+not checked: the Gmail integration is off, so nothing contacts Google/);
     } finally {
       await emulator.stop();
     }

@@ -86,6 +86,15 @@ describe('sync, status, messages, rematch', () => {
     const investorId = all[0]!.investors[0]!.investorId;
     const forInvestor = JSON.parse((await runCli(['--json', 'messages', '--investor', String(investorId)], { env: firm.env })).stdout) as typeof all;
     expect(forInvestor.length).toBe(all.filter((row) => row.investors.some((match) => match.investorId === investorId)).length);
+    const names = firm.open();
+    const investorName = (names.prepare('SELECT name FROM investors WHERE id = ?').get(investorId) as { name: string }).name;
+    names.close();
+    const byName = await runCli(['--json', 'messages', '--investor', investorName], { env: firm.env });
+    expect(byName.code, byName.stderr).toBe(0);
+    expect((JSON.parse(byName.stdout) as typeof all).map((row) => row.gmailId)).toEqual(forInvestor.map((row) => row.gmailId));
+    const unknown = await runCli(['messages', '--investor', 'No Such Investor Anywhere'], { env: firm.env });
+    expect(unknown.code).toBe(7);
+    expect(unknown.stderr).toContain('no investor matches "No Such Investor Anywhere"');
     const account = all[0]!.account;
     const forAccount = JSON.parse((await runCli(['--json', 'messages', '--account', account], { env: firm.env })).stdout) as typeof all;
     expect(forAccount.length).toBe(all.filter((row) => row.account === account).length);

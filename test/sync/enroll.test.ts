@@ -6,7 +6,8 @@ import { migratedDb } from './db.js';
 
 const dir = tempDir('crm-mail-enroll-');
 const dbPath = join(dir, 'crm.db');
-const env = { CRM_DB_PATH: dbPath, CRM_GMAIL_WORKSPACE_DOMAIN: 'northwind.vc' };
+const env = { CRM_DB_PATH: dbPath, CRM_GMAIL_WORKSPACE_DOMAIN: 'northwind.vc', CRM_GMAIL_INTEGRATION_ENABLED: 'true' };
+const off = { CRM_DB_PATH: dbPath, CRM_GMAIL_WORKSPACE_DOMAIN: 'northwind.vc' };
 
 beforeAll(async () => {
   (await migratedDb(dbPath, { seed: true })).close();
@@ -51,17 +52,21 @@ describe('enroll, enroll-all, accounts', () => {
   });
 
   it('needs the workspace domain to enroll', async () => {
-    const result = await runCli(['enroll-all'], { env: { CRM_DB_PATH: dbPath } });
+    const result = await runCli(['enroll-all'], { env: { CRM_DB_PATH: dbPath, CRM_GMAIL_INTEGRATION_ENABLED: 'true' } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('CRM_GMAIL_WORKSPACE_DOMAIN is not set');
   });
 
-  it('refuses the Gmail commands while the integration is off (exit 3)', async () => {
-    for (const args of [['sync'], ['verify'], ['rematch', '--remote']]) {
-      const result = await runCli(args, { env });
+  it('refuses everything that talks to Google while the integration is off (exit 3); bookkeeping runs and says it is off', async () => {
+    for (const args of [['sync'], ['verify'], ['rematch', '--remote'], ['enroll', 'jane@northwind.vc'], ['enroll-all'], ['auth', 'oauth', 'jane@northwind.vc']]) {
+      const result = await runCli(args, { env: off });
       expect(result.code, args.join(' ')).toBe(3);
       expect(result.stderr).toContain('CRM_GMAIL_INTEGRATION_ENABLED=true');
     }
+    const list = await runCli(['accounts'], { env: off });
+    expect(list.code).toBe(0);
+    expect(list.stderr).toContain('note: the Gmail integration is off');
+    expect((await runCli(['accounts'], { env })).stderr).not.toContain('integration is off');
   });
 
   it('lists, pauses, resumes and removes accounts', async () => {

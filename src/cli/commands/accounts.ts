@@ -26,6 +26,7 @@ function accountJson(account: Account): Record<string, unknown> {
 }
 
 function findAccount(ctx: CliContext, email: string): Account {
+  ctx.noteIfGmailOff();
   const account = getAccountByEmail(ctx.db(), email);
   if (!account) throw new NotFoundError(`${email} is not enrolled (see crm-mail accounts).`);
   return account;
@@ -45,6 +46,7 @@ Examples:
   $ crm-mail accounts remove jane@northwind.vc --yes`,
     )
     .action(() => {
+      ctx.noteIfGmailOff();
       const rows = listAccounts(ctx.db());
       if (ctx.out.json) return ctx.out.data(rows.map(accountJson));
       if (rows.length === 0) return ctx.out.line('no accounts enrolled: run crm-mail enroll-all (or crm-mail enroll EMAIL)');

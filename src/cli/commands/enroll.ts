@@ -33,7 +33,7 @@ CRM_GMAIL_WORKSPACE_DOMAIN. Enrolling twice is harmless.`,
     .action(async (email: string, options: { auth?: string }) => {
       const authMethod = (options.auth ?? ctx.config.authMethod).toLowerCase();
       if (authMethod !== 'dwd' && authMethod !== 'oauth') throw new UsageError(`--auth must be dwd or oauth, not ${JSON.stringify(options.auth)}.`);
-      if (authMethod === 'oauth') ctx.requireGmail('enroll --auth oauth');
+      ctx.requireGmail(authMethod === 'oauth' ? 'enroll --auth oauth' : 'enroll');
       const db = ctx.db();
       const outcome = enrollOne(db, email, { workspaceDomain: ctx.config.workspaceDomain, authMethod });
       if (outcome.result === 'skipped') {
@@ -61,6 +61,7 @@ Examples:
 Reports who was added, who already was, and who was skipped and why (inactive, outside the domain).`,
     )
     .action(() => {
+      ctx.requireGmail('enroll-all');
       const db = ctx.db();
       const outcomes = enrollAll(db, { workspaceDomain: ctx.config.workspaceDomain, authMethod: ctx.config.authMethod });
       const count = (result: EnrollOutcome['result']) => outcomes.filter((outcome) => outcome.result === result).length;

@@ -3,7 +3,8 @@ import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
 import { tableStyle } from '../../sync/report.js';
 import { inertLine } from '../output.js';
-import { UsageError } from '../../errors.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import { findInvestors } from '../../db/threadsView.js';
 import { exportMessages, type ExportedMessage } from '../../db/messageExport.js';
 
 function parseSince(text: string | undefined): number | undefined {
@@ -13,10 +14,13 @@ function parseSince(text: string | undefined): number | undefined {
   return ms;
 }
 
-function parseInvestor(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--investor must be an investor id (a whole number), got ${JSON.stringify(text)}.`);
-  return Number(text);
+/** The investors --investor names: an id, the exact name, or part of it, as `threads --investor` takes. */
+function resolveInvestors(ctx: CliContext, term: string | undefined): number[] | undefined {
+  if (term === undefined) return undefined;
+  const investors = findInvestors(ctx.db(), term);
+  if (investors.length === 0) throw new NotFoundError(`no investor matches "${inertLine(term)}" (give an id, the exact name, or part of it).`);
+  if (investors.length > 1) ctx.out.info(`investors matching "${inertLine(term)}": ${investors.map((i) => `${inertLine(i.name)} (#${i.id})`).join(', ')}`);
+  return investors.map((investor) => investor.id);
 }
 
 function investorsCell(message: ExportedMessage): string {
@@ -27,7 +31,7 @@ export function registerMessages(program: Command, ctx: CliContext): void {
   program
     .command('messages')
     .description('list the stored mail, one row per mailbox copy, with the investors it matched')
-    .option('--investor <id>', 'only mail matched to this investor id')
+    .option('--investor <name|id>', 'only mail matched to this investor (id, exact name, or part of the name)')
     .option('--account <email>', 'only this mailbox')
     .option('--since <date>', 'only mail Gmail received on or after this date (UTC)')
     .option('--include-deleted', 'also copies deleted in Gmail since they were stored')
@@ -37,6 +41,7 @@ export function registerMessages(program: Command, ctx: CliContext): void {
       `
 Examples:
   $ crm-mail messages --investor 12
+  $ crm-mail messages --investor "Harborview Pension"
   $ crm-mail messages --account jane@northwind.vc --since 2026-10-01
   $ crm-mail --json messages > investor-mail.json     # the export: one JSON array
 
@@ -49,7 +54,7 @@ date, internalDateMs, direction, subject, from, to, cc, labels, deleted, and inv
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new UsageError(`--limit must be a whole number, got ${JSON.stringify(options.limit)}.`);
       const rows = [
         ...exportMessages(ctx.db(), {
-          investorId: parseInvestor(options.investor),
+          investorIds: resolveInvestors(ctx, options.investor),
           accountEmail: options.account,
           sinceMs: parseSince(options.since),
           includeDeleted: Boolean(options.includeDeleted),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { inertLine } from '../output.js';
 import { ConflictError, EXIT, UsageError } from '../../errors.js';
 import type { Db } from '../../db/open.js';
 import type { CrmUser, Proposal, ProposalStatus, StoredEmail } from '../../db/proposals.js';
@@ -62,13 +63,12 @@ export function registerReview(program: Command, ctx: CliContext): void {
       if (options.limit !== undefined && !/^\d+$/.test(options.limit)) throw new UsageError('--limit must be a whole number.');
       const { listProposals } = await import('../../db/proposals.js');
       const { proposalJson, currentNote } = await import('../../activity/review.js');
-      const { inertLine } = await import('../output.js');
       const proposals = listProposals(ctx.db(), { status: status === 'all' ? undefined : (status as ProposalStatus), limit: options.limit === undefined ? undefined : Number(options.limit) });
       if (ctx.out.json) return ctx.out.data(proposals.map(proposalJson));
       if (proposals.length === 0) return ctx.out.line(`no ${status === 'all' ? '' : status + ' '}proposals`);
       for (const proposal of proposals) {
         const marks = proposal.copiesDiffer === 1 ? '  [copies differ]' : '';
-        ctx.out.line(`#${proposal.id}  ${proposal.status.padEnd(9)} ${inertLine(proposal.investorName)}: ${inertLine(currentNote(proposal))}${marks}`);
+        ctx.out.line(`#${proposal.id}  ${proposal.status.padEnd(9)} ${inertLine(proposal.investorName)}: ${inertLine(currentNote(proposal))}${decisionSuffix(proposal)}${marks}`);
       }
     });
 
@@ -85,7 +85,6 @@ export function registerReview(program: Command, ctx: CliContext): void {
       const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
       const result = approveProposal(db, id, reviewer, options.note);
       if (ctx.out.json) return ctx.out.data({ ...proposalJson(result.proposal), appendedLine: result.appendedLine, edited: result.edited });
-      const { inertLine } = await import('../output.js');
       ctx.out.line(`approved #${id}; appended to ${inertLine(result.proposal.investorName)}'s notes:`);
       ctx.out.line(`  ${inertLine(result.appendedLine)}`);
     });
@@ -102,9 +101,15 @@ export function registerReview(program: Command, ctx: CliContext): void {
       const reviewer = resolveReviewer(db, reviewerEmail(ctx, { as: options.as ?? (command.optsWithGlobals() as { as?: string }).as }));
       const result = dismissProposal(db, id, reviewer);
       if (ctx.out.json) return ctx.out.data(proposalJson(result.proposal));
-      const { inertLine } = await import('../output.js');
       ctx.out.line(`dismissed #${id} (${inertLine(result.proposal.investorName)})`);
     });
+}
+
+/** Who decided and when, for a decided proposal in `review list`: "  [approved by Jane Doe <jane@x>, 2026-11-29 09:00 UTC]". */
+export function decisionSuffix(proposal: { status: string; decidedAt: string | null; decidedByName: string | null; decidedByEmail: string | null }): string {
+  if (proposal.status === 'pending' || proposal.decidedAt === null) return '';
+  const who = proposal.decidedByName ? `${inertLine(proposal.decidedByName)} <${inertLine(proposal.decidedByEmail)}>` : inertLine(proposal.decidedByEmail ?? 'unknown user');
+  return `  [${proposal.status} by ${who}, ${proposal.decidedAt.slice(0, 16).replace('T', ' ')} UTC]`;
 }
 
 interface Tally {

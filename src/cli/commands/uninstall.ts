@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { uninstall, ownTables, ownViews } from '../../db/migrate.js';
+import { uninstall, ownSettings, ownTables, ownViews } from '../../db/migrate.js';
 import { UsageError } from '../../errors.js';
 
 export function registerUninstall(program: Command, ctx: CliContext): void {
@@ -14,15 +14,20 @@ export function registerUninstall(program: Command, ctx: CliContext): void {
       const db = ctx.db({ migrated: false });
       if (!options.yes) {
         const tables = [...ownTables(db), ...ownViews(db)];
+        const settings = ownSettings(db);
         // Without --yes both forms exit 2: a script must not read "nothing happened" as success.
-        if (ctx.out.json) ctx.out.data({ dropped: false, wouldDrop: tables });
-        else ctx.out.line(tables.length === 0 ? 'no crm-mail tables in this database' : `would drop: ${tables.join(', ')}`);
+        if (ctx.out.json) ctx.out.data({ dropped: false, wouldDrop: tables, wouldRemoveSettings: settings });
+        else {
+          ctx.out.line(tables.length === 0 ? 'no crm-mail tables in this database' : `would drop: ${tables.join(', ')}`);
+          if (settings.length > 0) ctx.out.line(`would remove from app_settings: ${settings.join(', ')}`);
+        }
         throw new UsageError('uninstall needs --yes to drop anything.');
       }
       const result = await uninstall(db, ctx.dbPath, options.backup);
       if (ctx.out.json) return ctx.out.data(result);
       if (result.backupPath) ctx.out.line(`backup: ${result.backupPath}`);
       ctx.out.line(result.dropped.length === 0 ? 'nothing to drop' : `dropped: ${result.dropped.join(', ')}`);
+      if (result.settingsRemoved.length > 0) ctx.out.line(`removed from app_settings: ${result.settingsRemoved.join(', ')}`);
       ctx.out.line('Remove the cron line (crontab -e) and the attachments folder yourself if you no longer want them.');
     });
 }
