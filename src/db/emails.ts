@@ -5,6 +5,7 @@ import type { Db } from './open.js';
 import { nowIso, statement } from './open.js';
 import type { Address } from '../mail/addresses.js';
 import type { InvestorMatch, Direction } from '../match/investorIndex.js';
+import type { Withheld, WithheldReason } from './privacy.js';
 
 export interface EmailRow {
   id: number;
@@ -36,6 +37,8 @@ export interface EmailRow {
   bulk_signals: string | null;
   parse_problems: string | null;
   content_level: 'metadata' | 'full';
+  withheld: Withheld | null;
+  withheld_reason: WithheldReason | null;
   deleted_at: string | null;
   stored_at: string;
 }
@@ -69,6 +72,8 @@ export interface EmailValues {
   bulkSignals: object | null;
   parseProblems: readonly string[];
   contentLevel: 'metadata' | 'full';
+  /** What the mailbox's sharing level held back (NULL: nothing). */
+  withheld: Withheld | null;
 }
 
 function params(values: EmailValues): unknown[] {
@@ -99,13 +104,15 @@ function params(values: EmailValues): unknown[] {
     values.bulkSignals ? JSON.stringify(values.bulkSignals) : null,
     values.parseProblems.length > 0 ? JSON.stringify(values.parseProblems) : null,
     values.contentLevel,
+    values.withheld,
+    values.withheld === null ? null : 'sharing',
   ];
 }
 
 const COLUMNS =
   'gmail_thread_id, thread_id, message_key, rfc_message_id, in_reply_to, references_ids, subject, from_address, from_name, ' +
   'to_json, cc_json, bcc_json, reply_to_json, date_header, sent_ms, internal_date_ms, direction, label_ids, snippet, body_text, ' +
-  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level';
+  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level, withheld, withheld_reason';
 
 export function insertEmail(db: Db, values: EmailValues): number {
   const placeholders = COLUMNS.split(',').map(() => '?').join(', ');
