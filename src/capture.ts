@@ -12,6 +12,7 @@ import { getAttachment, markAttachmentSkipped, upsertAttachmentStub } from './db
 import { resolveThread } from './threads.js';
 import { storeAttachmentNow, type AttachmentStore } from './attachments.js';
 import { PermanentError } from './errors.js';
+import { shareLevelOf, type ShareLevel, type Withheld } from './db/privacy.js';
 
 export interface CaptureInput {
   accountId: number;
@@ -38,9 +39,16 @@ export function copyId(message: CanonicalMessage): string {
   return message.gmailId ?? `local:${message.messageKey}`;
 }
 
-function emailValues(input: CaptureInput, threadId: number): EmailValues {
-  const { message, match, accountId, contentLevel } = input;
+/** What a mailbox's sharing level keeps of a message: metadata drops the subject as well as the content. */
+function withheldAt(level: ShareLevel): Withheld | null {
+  return level === 'full' ? null : level === 'metadata' ? 'subject' : 'body';
+}
+
+function emailValues(input: CaptureInput, threadId: number, level: ShareLevel): EmailValues {
+  const { message, match, accountId } = input;
+  const contentLevel = level === 'full' ? input.contentLevel : 'metadata';
   const full = contentLevel === 'full';
+  const withheld = withheldAt(level);
   return {
     accountId,
     gmailId: copyId(message),
@@ -50,7 +58,7 @@ function emailValues(input: CaptureInput, threadId: number): EmailValues {
     rfcMessageId: message.messageId ?? null,
     inReplyTo: message.inReplyTo ?? null,
     references: message.references,
-    subject: message.subject,
+    subject: withheld === 'subject' ? null : message.subject,
     from: message.from ?? null,
     to: message.to,
     cc: message.cc,
@@ -63,7 +71,7 @@ function emailValues(input: CaptureInput, threadId: number): EmailValues {
     internalDateMs: message.internalDateMs ?? message.sentMs ?? 0,
     direction: match.direction,
     labelIds: message.labelIds,
-    snippet: message.snippet || null,
+    snippet: withheld === null ? message.snippet || null : null,
     bodyText: full ? message.text : null,
     sizeEstimate: message.sizeEstimate ?? null,
     historyId: message.historyId ?? null,
@@ -72,6 +80,7 @@ function emailValues(input: CaptureInput, threadId: number): EmailValues {
     parseProblems: message.problems,
     contentLevel,
     bodyDigest: full ? bodyDigest(message.text) || null : null,
+    withheld,
   };
 }
 
@@ -111,16 +120,18 @@ export function captureMessage(db: Db, input: CaptureInput): CaptureResult {
     return { emailId: existing.id, threadId: existing.thread_id!, inserted: false };
   }
 
+  // The mailbox's sharing level applies here, where the row is written: nothing it holds back is stored.
+  const level = shareLevelOf(db, accountId);
   const threadId = resolveThread(db, {
     accountId,
     gmailThreadId: message.gmailThreadId,
     messageKey: message.messageKey,
     inReplyTo: message.inReplyTo,
     references: message.references,
-    subject: message.subject,
+    subject: level === 'metadata' ? undefined : message.subject,
     messageMs: message.sentMs ?? message.internalDateMs,
   });
-  const values = emailValues(input, threadId);
+  const values = emailValues(input, threadId, level);
   let emailId: number;
   if (existing) {
     updateEmail(db, existing.id, values);
@@ -130,7 +141,7 @@ export function captureMessage(db: Db, input: CaptureInput): CaptureResult {
   }
   replaceParticipants(db, emailId, { from: message.from ?? null, to: message.to, cc: message.cc, bcc: message.bcc, replyTo: message.replyTo });
   replaceMatches(db, emailId, input.match.investors);
-  if (input.contentLevel === 'full') storeAttachmentRows(db, emailId, input);
+  if (values.contentLevel === 'full') storeAttachmentRows(db, emailId, input);
   flagDifferingCopies(db, message.messageKey);
   return { emailId, threadId, inserted: !existing };
 }

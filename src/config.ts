@@ -44,6 +44,8 @@ export interface Config {
   capture: CaptureMode;
   /** Addresses or domains whose mail is never captured (spouse, doctor, lawyers). */
   excludedAddresses: readonly string[];
+  /** Days after which `purge` drops bodies and attachments (metadata stays); undefined = off. */
+  retentionDays?: number;
   /** Extra personal-mail domains, added to the built-in list. */
   personalDomains: readonly string[];
   modelPath?: string;
@@ -93,6 +95,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CRM_GMAIL_HISTORY_STALE_DAYS', defaultValue: '5', description: 'older cursors fall back to a bounded re-list' },
   { name: 'CRM_GMAIL_CAPTURE', defaultValue: 'matched', description: 'matched (investor mail only) or all' },
   { name: 'CRM_GMAIL_EXCLUDE', defaultValue: '', description: 'comma-separated addresses or domains never captured' },
+  { name: 'CRM_GMAIL_RETENTION_DAYS', description: 'bodies and attachments of mail older than this many days are dropped by crm-mail purge; default off' },
   { name: 'CRM_GMAIL_PERSONAL_DOMAINS', defaultValue: '', description: 'comma-separated extra personal-mail domains' },
   { name: 'CRM_GMAIL_ACCOUNT_CONCURRENCY', defaultValue: '3', description: 'accounts synced at once' },
   { name: 'CRM_DB_PATH', defaultValue: './data/crm.db', description: 'the CRM SQLite file' },
@@ -228,6 +231,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tokenUrl: readUrl(env, 'CRM_GMAIL_TOKEN_URL'),
     capture: readChoice(env, 'CRM_GMAIL_CAPTURE', ['matched', 'all'] as const, 'matched')!,
     excludedAddresses: Object.freeze(readList(env, 'CRM_GMAIL_EXCLUDE')),
+    retentionDays: raw(env, 'CRM_GMAIL_RETENTION_DAYS') === undefined ? undefined : readInteger(env, 'CRM_GMAIL_RETENTION_DAYS', 1, 1, 36_500),
     personalDomains: Object.freeze(readList(env, 'CRM_GMAIL_PERSONAL_DOMAINS')),
     modelPath: raw(env, 'CRM_MAIL_MODEL'),
     drafter: readChoice(env, 'CRM_MAIL_DRAFTER', ['llama', 'rule'] as const, undefined),

@@ -149,6 +149,12 @@ function draftInput(source: SourceEmail, direction: NoteDirection, dateMs: numbe
   };
 }
 
+/** The summary of mail whose mailbox shares metadata only: no subject or body was stored to draft from. */
+export const METADATA_ONLY_SUMMARY: Record<NoteDirection, string> = {
+  sent: 'Wrote (content not shared by the mailbox)',
+  received: 'They wrote (content not shared by the mailbox)',
+};
+
 function positiveLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1 (got ${limit}).`);
@@ -208,8 +214,10 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
       if (!source || (source.direction !== 'sent' && source.direction !== 'received')) continue;
       const direction: NoteDirection = source.direction;
       let draft: Draft;
+      const metadataOnly = source.withheld === 'subject';
       try {
-        draft = await drafter.draft(draftInput(source, direction, key.dateMs));
+        // Nothing but headers was kept: the line says who wrote to whom and when, never more.
+        draft = metadataOnly ? { summary: METADATA_ONLY_SUMMARY[direction] } : await drafter.draft(draftInput(source, direction, key.dateMs));
         tokensIn += draft.tokensIn ?? 0;
         tokensOut += draft.tokensOut ?? 0;
         consecutiveFailures = 0;
@@ -233,8 +241,8 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
         direction,
         messageDateMs: key.dateMs,
         draftedNote: note,
-        drafter: kind,
-        model: drafter.model ?? null,
+        drafter: metadataOnly ? 'metadata' : kind,
+        model: metadataOnly ? null : (drafter.model ?? null),
         tokensIn: draft.tokensIn ?? null,
         tokensOut: draft.tokensOut ?? null,
         createdAt: nowIso(),

@@ -24,6 +24,8 @@ export interface Account {
   lastError: string | null;
   lastErrorAt: string | null;
   consecutiveFailures: number;
+  /** How much of the mailbox's mail is stored (migration 0005; 'full' before it). */
+  shareLevel: 'metadata' | 'subject' | 'full';
   createdAt: string;
   updatedAt: string;
 }
@@ -44,6 +46,7 @@ interface AccountRow {
   last_error: string | null;
   last_error_at: string | null;
   consecutive_failures: number;
+  share_level?: 'metadata' | 'subject' | 'full';
   created_at: string;
   updated_at: string;
 }
@@ -65,6 +68,7 @@ function toAccount(row: AccountRow): Account {
     lastError: row.last_error,
     lastErrorAt: row.last_error_at,
     consecutiveFailures: row.consecutive_failures,
+    shareLevel: row.share_level ?? 'full',
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -5,6 +5,7 @@ import type { Db } from './open.js';
 import { nowIso, statement } from './open.js';
 import type { Address } from '../mail/addresses.js';
 import type { InvestorMatch, Direction } from '../match/investorIndex.js';
+import type { Withheld, WithheldReason } from './privacy.js';
 
 export interface EmailRow {
   id: number;
@@ -38,6 +39,8 @@ export interface EmailRow {
   content_level: 'metadata' | 'full';
   body_digest: string | null;
   copies_differ: number;
+  withheld: Withheld | null;
+  withheld_reason: WithheldReason | null;
   deleted_at: string | null;
   stored_at: string;
 }
@@ -73,6 +76,8 @@ export interface EmailValues {
   contentLevel: 'metadata' | 'full';
   /** Digest of the body text (null without a body): copies of one message are compared by it. */
   bodyDigest: string | null;
+  /** What the mailbox's sharing level held back (NULL: nothing). */
+  withheld: Withheld | null;
 }
 
 function params(values: EmailValues): unknown[] {
@@ -104,13 +109,15 @@ function params(values: EmailValues): unknown[] {
     values.parseProblems.length > 0 ? JSON.stringify(values.parseProblems) : null,
     values.contentLevel,
     values.bodyDigest,
+    values.withheld,
+    values.withheld === null ? null : 'sharing',
   ];
 }
 
 const COLUMNS =
   'gmail_thread_id, thread_id, message_key, rfc_message_id, in_reply_to, references_ids, subject, from_address, from_name, ' +
   'to_json, cc_json, bcc_json, reply_to_json, date_header, sent_ms, internal_date_ms, direction, label_ids, snippet, body_text, ' +
-  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level, body_digest';
+  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level, body_digest, withheld, withheld_reason';
 
 export function insertEmail(db: Db, values: EmailValues): number {
   const placeholders = COLUMNS.split(',').map(() => '?').join(', ');

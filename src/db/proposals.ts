@@ -61,6 +61,8 @@ interface SourceRow {
   internalDateMs: number;
   bodyText: string | null;
   snippet: string | null;
+  /** What the copy's mailbox sharing level (or retention) held back; null when nothing. */
+  withheld: 'body' | 'subject' | null;
   investorId: number;
   investorName: string;
 }
@@ -73,19 +75,19 @@ export interface SourceEmail extends SourceRow {
   mailboxOwners: string[];
 }
 
-/** The best live copy of a logical message for an investor: full content first, then the earliest. */
+/** The best live copy of a logical message for an investor: full content first, then one with its subject, then the earliest. */
 export function loadSourceEmail(db: Db, messageKey: string, investorId: number): SourceEmail | undefined {
   const row = db
     .prepare(
       `SELECT e.id AS emailId, e.message_key AS messageKey, e.rfc_message_id AS rfcMessageId, e.subject,
               e.from_address AS fromAddress, e.from_name AS fromName, e.to_json AS toJson, e.cc_json AS ccJson,
-              e.direction, e.internal_date_ms AS internalDateMs, e.body_text AS bodyText, e.snippet,
+              e.direction, e.internal_date_ms AS internalDateMs, e.body_text AS bodyText, e.snippet, e.withheld,
               i.id AS investorId, i.name AS investorName
          FROM emails e
          JOIN email_investor_matches m ON m.email_id = e.id AND m.investor_id = @investorId
          JOIN investors i ON i.id = m.investor_id
         WHERE e.message_key = @messageKey AND e.deleted_at IS NULL
-        ORDER BY e.is_bulk, (e.content_level = 'full') DESC, (e.body_text IS NOT NULL) DESC, e.internal_date_ms, e.id
+        ORDER BY e.is_bulk, (e.content_level = 'full') DESC, (e.body_text IS NOT NULL) DESC, (e.subject IS NOT NULL) DESC, e.internal_date_ms, e.id
         LIMIT 1`,
     )
     .get({ messageKey, investorId }) as SourceRow | undefined;

@@ -54,6 +54,8 @@ export interface ThreadSummary {
   lastMessageMs: number;
   /** Every message is bulk mail (a newsletter, an automated notice). */
   bulk: boolean;
+  /** No subject is shown because every copy that had one is held back by its mailbox's sharing level. */
+  subjectWithheld: boolean;
   investors: InvestorRef[];
   /** The firm's people whose mailboxes hold a copy. */
   partners: Person[];
@@ -111,11 +113,12 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
           `${ROOTS}
            SELECT j.value AS thread,
                   coalesce(t.subject, (SELECT e.subject FROM emails e JOIN roots r ON r.id = e.thread_id
-                                        WHERE r.root = j.value ORDER BY e.internal_date_ms, e.id LIMIT 1)) AS subject
+                                        WHERE r.root = j.value ORDER BY e.internal_date_ms, e.id LIMIT 1)) AS subject,
+                  EXISTS (SELECT 1 FROM emails e JOIN roots r ON r.id = e.thread_id WHERE r.root = j.value AND e.withheld = 'subject') AS withheld
              FROM json_each(?) j JOIN email_threads t ON t.id = j.value`,
         )
-        .all(ids) as Array<{ thread: number; subject: string | null }>
-    ).map((row) => [row.thread, row.subject]),
+        .all(ids) as Array<{ thread: number; subject: string | null; withheld: number }>
+    ).map((row) => [row.thread, row]),
   );
   const investors = groupByThread(
     db
@@ -163,7 +166,8 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
   );
   return rows.map((row) => ({
     id: row.id,
-    subject: subjects.get(row.id) ?? null,
+    subject: subjects.get(row.id)?.subject ?? null,
+    subjectWithheld: (subjects.get(row.id)?.subject ?? null) === null && subjects.get(row.id)?.withheld === 1,
     messages: row.messages,
     firstMessageMs: row.first_ms,
     lastMessageMs: row.last_ms,
@@ -225,6 +229,9 @@ export interface ThreadMessageCopy {
   direction: string | null;
   bodyText: string | null;
   contentLevel: 'metadata' | 'full';
+  /** What the mailbox's sharing level or the retention period held back ('body' or 'subject'), else null. */
+  withheld: 'body' | 'subject' | null;
+  withheldReason: 'sharing' | 'retention' | null;
   isBulk: number;
   deletedAt: string | null;
   parseProblems: string | null;
@@ -266,7 +273,7 @@ export function getThread(db: Db, rootId: number): ThreadDetail | undefined {
               e.rfc_message_id AS rfcMessageId, e.subject, e.from_address AS fromAddress, e.from_name AS fromName,
               e.to_json AS toJson, e.cc_json AS ccJson, e.date_header AS dateHeader,
               e.internal_date_ms AS internalDateMs, e.direction, e.body_text AS bodyText,
-              e.content_level AS contentLevel, e.is_bulk AS isBulk, e.deleted_at AS deletedAt,
+              e.content_level AS contentLevel, e.withheld, e.withheld_reason AS withheldReason, e.is_bulk AS isBulk, e.deleted_at AS deletedAt,
               e.parse_problems AS parseProblems
          FROM emails e
          JOIN email_accounts a ON a.id = e.account_id

@@ -9,6 +9,7 @@ import { readSchema, sqliteVersion } from '../db/schemaInfo.js';
 import { checkAccounts, checkCrmContract, checkForeignKeys, checkMigrations, shellQuote } from './databaseChecks.js';
 import { checkCron, readCrontab, type CrontabReading } from './cronCheck.js';
 import { checkModel, type ModelProbe } from './modelCheck.js';
+import { checkExclusions, checkSharing } from './privacyCheck.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
 import { checkAttachmentsDir, checkConfig, checkCredentials, checkIntegration, checkQuotaModel, checkWorkspaceDomain } from './settingsChecks.js';
 import { checkToken, type TokenProbe } from './tokenCheck.js';
@@ -47,6 +48,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       results.push(checkWorkspaceDomain(config));
       results.push(checkCredentials(config));
       if (db) results.push(guard('accounts', () => checkAccounts(db)));
+      if (db) results.push(guard('exclusions', () => checkExclusions(db, config)), guard('sharing', () => checkSharing(db)));
       if (options.online) results.push(await checkTokenSafely(config, db, options.dbPath, options.probeToken));
       results.push(checkAttachmentsDir(config, options.cwd));
       results.push(await checkModel(config, { load: options.model, probe: options.probeModel }));

@@ -121,7 +121,8 @@ export function purgeCopies(db: Db, ids: readonly number[], action: PurgeAction,
       stripCopies(db, ids, action.withheld, action.reason);
       if (action.withheld === 'subject') for (const threadId of threadIds) repairThread(db, threadId);
     }
-    report.proposalsWithdrawn = withdraw(db, messageKeys, action, options.proposalReason);
+    // Retention drops old bodies the partner already had drafted from; those drafts stay reviewable.
+    if (action.kind === 'delete' || action.reason === 'sharing') report.proposalsWithdrawn = withdraw(db, messageKeys, action, options.proposalReason);
     report.approvedNotesKept = countApproved(db, messageKeys);
     for (const sha256 of blobs.keys()) {
       if (storedReferences(db, sha256) > 0) continue;

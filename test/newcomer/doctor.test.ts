@@ -59,7 +59,7 @@ describe('crm-mail doctor', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n').filter((line) => /^(OK|WARN|FAIL) /.test(line));
-    for (const name of ['config', 'integration', 'database', 'migrations', 'crm-contract', 'foreign-keys', 'workspace-domain', 'credentials', 'accounts', 'attachments-dir', 'model', 'cron']) {
+    for (const name of ['config', 'integration', 'database', 'migrations', 'crm-contract', 'foreign-keys', 'workspace-domain', 'credentials', 'accounts', 'exclusions', 'sharing', 'attachments-dir', 'model', 'cron']) {
       expect(lineOf(result, name)).toMatch(/^OK /);
     }
     expect(lines.every((line) => line.startsWith('OK '))).toBe(true);
@@ -69,7 +69,8 @@ describe('crm-mail doctor', () => {
     expect(lineOf(result, 'quota-model')).toMatch(/^OK\s+quota-model\s+2026 model: Gmail allows 6,000 units per minute per user, messages\.get costs 20; crm-mail spends at most 5,400 per minute per account .*Quotas/);
     // The key itself never appears.
     expect(result.stdout).not.toContain('PRIVATE KEY');
-    expect(result.stdout).toMatch(/0 FAIL, 0 WARN, 13 OK/);
+    expect(result.stdout).toMatch(/0 FAIL, 0 WARN, 15 OK/);
+    expect(lineOf(result, 'exclusions')).toContain('none in force');
   });
 
   it('gives the checks as a JSON array with --json', async () => {

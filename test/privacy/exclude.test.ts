@@ -149,6 +149,8 @@ describe('exclude add / list / remove', () => {
       { pattern: 'spouse@example.org', kind: 'address', source: 'environment', reason: null, addedBy: null, addedAt: null },
       expect.objectContaining({ pattern: victim, kind: 'domain', source: 'database', reason: 'outside counsel', addedBy: 'admin@northwind.vc' }),
     ]);
+    const doctor = JSON.parse((await runCli(['--json', 'doctor'], { env: withEnv })).stdout) as Array<{ name: string; level: string; message: string }>;
+    expect(doctor.find((line) => line.name === 'exclusions')).toMatchObject({ level: 'OK', message: `2 in force: spouse@example.org (environment), ${victim} (by admin@northwind.vc)` });
     const human = await runCli(['exclude', 'list'], { env: withEnv });
     expect(human.stdout).toContain('environment (CRM_GMAIL_EXCLUDE)');
     const refused = await runCli(['exclude', 'remove', 'spouse@example.org'], { env: withEnv });
@@ -184,6 +186,8 @@ describe('exclude add / list / remove', () => {
     const queued = count(db, 'SELECT count(*) AS n FROM email_blob_removals');
     expect(queued).toBeGreaterThan(0);
     expect(blobFiles(firm.env.CRM_GMAIL_ATTACHMENTS_DIR!)).toHaveLength(files);
+    const doctor = JSON.parse((await runCli(['--json', 'doctor'], { env })).stdout) as Array<{ name: string; level: string; message: string }>;
+    expect(doctor.find((line) => line.name === 'sharing')?.level).toBe('WARN');
     for (const sha of referencedBlobs(db)) expect(blobFiles(firm.env.CRM_GMAIL_ATTACHMENTS_DIR!)).toContain(sha);
     db.close();
     expect((await runCli(['sync'], { env })).code).toBe(0);

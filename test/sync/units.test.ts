@@ -92,7 +92,7 @@ describe('account health', () => {
   const base: Account = {
     id: 1, userId: 1, email: 'jane@firm.com', authMethod: 'dwd', status: 'active', oauthTokenSealed: null, historyId: '1', historyIdAt: null,
     backfillCheckpoint: null, backfillCompletedAt: null, searchedTerms: null, lastSuccessAt: null, lastError: null, lastErrorAt: null,
-    consecutiveFailures: 0, createdAt: '2026-11-29T10:00:00.000Z', updatedAt: '2026-11-29T10:00:00.000Z',
+    consecutiveFailures: 0, shareLevel: 'full', createdAt: '2026-11-29T10:00:00.000Z', updatedAt: '2026-11-29T10:00:00.000Z',
   };
   const now = new Date('2026-11-29T11:00:00.000Z');
   it('alerts on failure, consent, and a last success older than twice the interval; never on a paused account', () => {

@@ -5,6 +5,7 @@ import { tableStyle } from '../../sync/report.js';
 import { accountFootprint, getAccountByEmail, listAccounts, removeAccount, setAccountStatus, type Account } from '../../db/accounts.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { parseCheckpoint } from '../../sync/checkpoint.js';
+import { registerAccountShare } from './share.js';
 
 function backfillState(account: Account): string {
   if (account.backfillCompletedAt) return `done ${account.backfillCompletedAt.slice(0, 10)}`;
@@ -22,6 +23,7 @@ function accountJson(account: Account): Record<string, unknown> {
     backfill: backfillState(account),
     lastSuccessAt: account.lastSuccessAt,
     lastError: account.lastError,
+    sharing: account.shareLevel,
   };
 }
 
@@ -35,7 +37,7 @@ function findAccount(ctx: CliContext, email: string): Account {
 export function registerAccounts(program: Command, ctx: CliContext): void {
   const accounts = program
     .command('accounts')
-    .description('list enrolled mailboxes; pause, resume or remove one')
+    .description("list enrolled mailboxes; pause, resume or remove one; set how much of its mail is shared")
     .addHelpText(
       'after',
       `
@@ -43,16 +45,17 @@ Examples:
   $ crm-mail accounts
   $ crm-mail accounts pause jane@northwind.vc
   $ crm-mail accounts resume jane@northwind.vc
-  $ crm-mail accounts remove jane@northwind.vc --yes`,
+  $ crm-mail accounts remove jane@northwind.vc --yes
+  $ crm-mail accounts share jane@northwind.vc subject`,
     )
     .action(() => {
       ctx.noteIfGmailOff();
       const rows = listAccounts(ctx.db());
       if (ctx.out.json) return ctx.out.data(rows.map(accountJson));
       if (rows.length === 0) return ctx.out.line('no accounts enrolled: run crm-mail enroll-all (or crm-mail enroll EMAIL)');
-      const table = new Table({ style: tableStyle(ctx.out.isTTY), head: ['account', 'status', 'auth', 'enrolled', 'backfill', 'last success'] });
+      const table = new Table({ style: tableStyle(ctx.out.isTTY), head: ['account', 'status', 'auth', 'sharing', 'enrolled', 'backfill', 'last success'] });
       for (const account of rows) {
-        table.push([account.email, account.status, account.authMethod, account.createdAt.slice(0, 10), backfillState(account), account.lastSuccessAt ?? '-']);
+        table.push([account.email, account.status, account.authMethod, account.shareLevel, account.createdAt.slice(0, 10), backfillState(account), account.lastSuccessAt ?? '-']);
       }
       ctx.out.line(table.toString());
     });
@@ -98,4 +101,6 @@ Examples:
       if (ctx.out.json) return ctx.out.data({ email: account.email, removed: true, deleted: footprint });
       ctx.out.line(`removed ${account.email} with ${what}`);
     });
+
+  registerAccountShare(accounts, ctx);
 }

@@ -20,6 +20,7 @@ import { registerParse } from './parse.js';
 import { registerAuth } from './auth.js';
 import { registerEmulator } from './emulator.js';
 import { registerExclude } from './exclude.js';
+import { registerPurge } from './purge.js';
 
 /** One line per command module; keep the order of `crm-mail --help`. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -32,6 +33,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerSync(program, ctx);
   registerRematch(program, ctx);
   registerExclude(program, ctx);
+  registerPurge(program, ctx);
   registerMessages(program, ctx);
   registerVerify(program, ctx);
   registerPropose(program, ctx);

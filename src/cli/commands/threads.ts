@@ -166,7 +166,7 @@ async function renderThreadsTable(threads: ThreadSummary[]): Promise<string> {
     table.push([
       thread.id,
       cut(listLabel(thread.investors.map((investor) => inertLine(investor.name)), 2), investorWidth),
-      cut(`${thread.bulk ? '(bulk) ' : ''}${inertLine(thread.subject).trim() || '(no subject)'}`, subjectWidth),
+      cut(`${thread.bulk ? '(bulk) ' : ''}${inertLine(thread.subject).trim() || (thread.subjectWithheld ? '(subject withheld)' : '(no subject)')}`, subjectWidth),
       cut(listLabel(thread.participants.map(personLabel), 2), participantsWidth),
       cut(listLabel(thread.partners.map(personLabel), 3), partnersWidth),
       thread.messages,
@@ -216,6 +216,7 @@ function threadSummaryJson(thread: ThreadSummary): Record<string, unknown> {
   return {
     id: thread.id,
     subject: thread.subject === null ? null : inertLine(thread.subject),
+    subjectWithheld: thread.subjectWithheld,
     investors: thread.investors.map((investor) => ({ id: investor.id, name: inertLine(investor.name) })),
     participants: thread.participants.map(personJson),
     partners: thread.partners.map(personJson),
@@ -231,7 +232,7 @@ function threadSummaryJson(thread: ThreadSummary): Record<string, unknown> {
 
 export interface LogicalMessage {
   messageKey: string;
-  /** The copy shown: the first with its body, else the first. */
+  /** The copy shown: the first with its body, else the first with its subject, else the first. */
   copy: ThreadMessageCopy;
   mailboxes: Array<{ account: string; name: string | null; deleted: boolean }>;
   investors: Array<{ name: string; strategy: string; matchedAddress: string }>;
@@ -249,7 +250,9 @@ export function logicalMessages(detail: ThreadDetail, attachmentsDir: string): L
   }
   const result: LogicalMessage[] = [];
   for (const [messageKey, copies] of groups) {
-    const shown = copies.find((copy) => copy.contentLevel === 'full' && copy.bodyText !== null) ?? copies[0]!;
+    // The fullest copy: a message in several mailboxes shows the most their sharing levels allow together.
+    const shown =
+      copies.find((copy) => copy.contentLevel === 'full' && copy.bodyText !== null) ?? copies.find((copy) => copy.subject !== null) ?? copies[0]!;
     const emailIds = new Set(copies.map((copy) => copy.emailId));
     const investors = new Map<string, { name: string; strategy: string; matchedAddress: string }>();
     for (const match of detail.matches) {
@@ -356,6 +359,11 @@ export function renderBody(body: string, fold: boolean): string[] {
   return shown;
 }
 
+/** Why a copy holds something back, in the words a partner reads. */
+function withheldWhy(copy: ThreadMessageCopy): string {
+  return copy.withheldReason === 'retention' ? 'older than the retention period' : "the mailbox's sharing level does not include it";
+}
+
 export function renderThread(detail: ThreadDetail, messages: LogicalMessage[], options: { fold: boolean }): string {
   const lines: string[] = [];
   const investors = [...new Set(messages.flatMap((message) => message.investors.map((investor) => inertLine(investor.name))))];
@@ -376,14 +384,16 @@ export function renderThread(detail: ThreadDetail, messages: LogicalMessage[], o
     if (to.length > 0) lines.push(`To:        ${to.join(', ')}`);
     if (cc.length > 0) lines.push(`Cc:        ${cc.join(', ')}`);
     if (copy.dateHeader) lines.push(`Date:      ${inertLine(copy.dateHeader)}`);
-    lines.push(`Subject:   ${inertLine(copy.subject).trim() || '(no subject)'}`);
+    lines.push(`Subject:   ${inertLine(copy.subject).trim() || (copy.withheld === 'subject' ? `(withheld: ${withheldWhy(copy)})` : '(no subject)')}`);
     lines.push(`Mailboxes: ${message.mailboxes.map((mailbox) => `${inertLine(mailbox.account)}${mailbox.deleted ? ' (deleted in Gmail)' : ''}`).join(', ')}`);
     if (message.investors.length > 0) {
       lines.push(`Investors: ${message.investors.map((investor) => `${inertLine(investor.name)} (${investor.strategy} ${inertLine(investor.matchedAddress)})`).join(', ')}`);
     }
     if (copy.isBulk) lines.push('Bulk:      newsletter or automated mail (never proposed as a note)');
     lines.push('');
-    if (copy.contentLevel === 'metadata' || copy.bodyText === null) {
+    if (copy.withheld !== null) {
+      lines.push(`(body withheld: ${withheldWhy(copy)})`);
+    } else if (copy.contentLevel === 'metadata' || copy.bodyText === null) {
       lines.push('(headers only: the body was not captured for this message)');
     } else {
       const body = renderBody(copy.bodyText, options.fold);
@@ -422,6 +432,8 @@ function threadDetailJson(detail: ThreadDetail, messages: LogicalMessage[], requ
       cc: addressList(message.copy.ccJson).map(personJson),
       subject: message.copy.subject === null ? null : inertLine(message.copy.subject),
       body: message.copy.contentLevel === 'full' && message.copy.bodyText !== null ? inert(message.copy.bodyText) : null,
+      withheld: message.copy.withheld === null ? [] : message.copy.withheld === 'subject' ? ['subject', 'body', 'attachments'] : ['body', 'attachments'],
+      withheldReason: message.copy.withheldReason,
       isBulk: Boolean(message.copy.isBulk),
       mailboxes: message.mailboxes,
       investors: message.investors.map((investor) => ({ ...investor, name: inertLine(investor.name), matchedAddress: inertLine(investor.matchedAddress) })),
