@@ -52,6 +52,8 @@ interface TruthCopy {
   ms: number;
   direction: 'sent' | 'received';
   from: string;
+  /** From, To and Cc addresses. */
+  people: string[];
 }
 
 function addressOf(header: string): string {
@@ -78,6 +80,7 @@ function truthCopies(scenario: Scenario): TruthCopy[] {
         ms: message.internalDate,
         direction: from.endsWith('@' + scenario.domain) ? 'sent' : 'received',
         from,
+        people: everyone,
       });
     });
   }
@@ -558,5 +561,46 @@ describe('crm-mail investor', () => {
       expect(ambiguous.stderr).toContain(`#${investor.id} ${investor.name}`);
     }
     expect((await runCli(['investor', 'no such investor'], { env: copy.env })).code).toBe(7);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Suggested contacts
+
+describe('crm-mail investors suggestions', () => {
+  it("suggests the investor's people on its domain who are missing from its CRM cell, read-only", async () => {
+    const db = firm.open();
+    const cellsBefore = db.prepare('SELECT * FROM investors ORDER BY id').all();
+    db.close();
+    const result = await runCli(['--json', 'investors', 'suggestions'], { env: firm.env });
+    expect(result.code, result.stderr).toBe(0);
+    const suggestions = JSON.parse(result.stdout) as Array<{ investorId: number; address: string; messages: number; lastDate: string }>;
+    expect(suggestions.length).toBeGreaterThan(0);
+    const copies = truthCopies(firm.scenario).filter((copy) => copy.kind === 'investor');
+    for (const suggestion of suggestions) {
+      const investor = firm.scenario.investors.find((candidate) => candidate.id === suggestion.investorId)!;
+      expect(investor.contacts.map((address) => address.toLowerCase())).toContain(suggestion.address);
+      expect(investor.emailCell.toLowerCase()).not.toContain(suggestion.address);
+      expect(investor.domains.some((domain) => suggestion.address.endsWith('@' + domain) || suggestion.address.endsWith('.' + domain))).toBe(true);
+      const seen = copies.filter((copy) => copy.investorIds.includes(investor.id) && copy.people.includes(suggestion.address));
+      expect(suggestion.messages).toBe(new Set(seen.map((copy) => copy.messageId)).size);
+      expect(Date.parse(suggestion.lastDate)).toBe(Math.max(...seen.map((copy) => copy.ms)));
+    }
+    // Every contact missing from a cell who is in the investor's captured mail on its domain is suggested.
+    const expected = new Set<string>();
+    for (const investor of firm.scenario.investors) {
+      if (investor.domains.length === 0) continue;
+      for (const address of investor.contacts.map((contact) => contact.toLowerCase())) {
+        if (investor.emailCell.toLowerCase().includes(address)) continue;
+        if (!investor.domains.some((domain) => address.endsWith('@' + domain) || address.endsWith('.' + domain))) continue;
+        if (copies.some((copy) => copy.investorIds.includes(investor.id) && copy.people.includes(address))) expected.add(`${investor.id}|${address}`);
+      }
+    }
+    expect(new Set(suggestions.map((s) => `${s.investorId}|${s.address}`))).toEqual(expected);
+    const check = firm.open();
+    expect(check.prepare('SELECT * FROM investors ORDER BY id').all()).toEqual(cellsBefore);
+    check.close();
+    const human = await runCli(['investors', 'suggestions'], { env: firm.env });
+    expect(human.stdout).toContain(suggestions[0]!.address);
   });
 });
