@@ -52,6 +52,8 @@ interface TruthCopy {
   ms: number;
   direction: 'sent' | 'received';
   from: string;
+  /** From, To and Cc addresses. */
+  people: string[];
 }
 
 function addressOf(header: string): string {
@@ -78,6 +80,7 @@ function truthCopies(scenario: Scenario): TruthCopy[] {
         ms: message.internalDate,
         direction: from.endsWith('@' + scenario.domain) ? 'sent' : 'received',
         from,
+        people: everyone,
       });
     });
   }
@@ -483,5 +486,121 @@ describe('crm-mail search', () => {
     const stored = (check.prepare('SELECT count(*) AS n FROM emails').get() as { n: number }).n;
     check.close();
     expect(indexed).toBe(stored);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// One investor's timeline
+
+interface TimelineJson {
+  investor: { id: number; name: string };
+  entries: Array<{ kind: string; date: string; direction?: string; messages?: number; attachments?: number; partners?: Array<{ address: string }>; note?: string }>;
+}
+
+describe('crm-mail investor', () => {
+  it("lists the investor's conversations as the scenario has them, found by any-case name", async () => {
+    const rows = await investorsJson();
+    const busiest = [...rows].sort((a, b) => b.twoWayThreads12m - a.twoWayThreads12m)[0]!;
+    const result = await runCli(['--json', 'investor', busiest.name.toUpperCase()], { env: firm.env });
+    expect(result.code, result.stderr).toBe(0);
+    const timeline = JSON.parse(result.stdout) as TimelineJson;
+    expect(timeline.investor.id).toBe(busiest.id);
+
+    const copies = truthCopies(firm.scenario).filter((copy) => copy.kind === 'investor' && copy.investorIds.includes(busiest.id));
+    const threads = new Map<string, TruthCopy[]>();
+    for (const copy of copies) threads.set(copy.thread, [...(threads.get(copy.thread) ?? []), copy]);
+    const expected = [...threads.values()]
+      .map((list) => {
+        const inbound = list.some((copy) => copy.direction === 'received');
+        const outbound = list.some((copy) => copy.direction === 'sent');
+        return {
+          date: new Date(Math.max(...list.map((copy) => copy.ms))).toISOString(),
+          direction: inbound && outbound ? 'two-way' : inbound ? 'inbound' : 'outbound',
+          messages: new Set(list.map((copy) => copy.messageId)).size,
+        };
+      })
+      .sort((a, b) => a.date.localeCompare(b.date));
+    const shown = timeline.entries.filter((entry) => entry.kind === 'thread').map((entry) => ({ date: entry.date, direction: entry.direction, messages: entry.messages }));
+    expect(shown).toEqual(expected);
+    expect(timeline.entries.some((entry) => (entry.partners ?? []).length > 0)).toBe(true);
+
+    const human = await runCli(['investor', String(busiest.id)], { env: firm.env });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`Investor #${busiest.id} `);
+    expect(human.stdout).toMatch(/\d{4}-\d{2}-\d{2} {2}thread #\d+ {2}(two-way|inbound|outbound) /);
+  });
+
+  it('puts approved notes and pending proposals in date order, and lists the candidates of an ambiguous name', async () => {
+    const copy = copyOfFirm('timeline');
+    const rows = await investorsJson([], copy.env);
+    const target = rows[0]!;
+    const before = JSON.parse((await runCli(['--json', 'investor', String(target.id)], { env: copy.env })).stdout) as TimelineJson;
+    const threadDates = before.entries.map((entry) => Date.parse(entry.date));
+    const writer = copy.open();
+    const user = writer.prepare('SELECT id FROM users ORDER BY id LIMIT 1').get() as { id: number };
+    const add = writer.prepare(
+      `INSERT INTO email_activity_proposals (message_key, investor_id, message_date_ms, drafted_note, final_note, drafter, status, decided_by, decided_at)
+       VALUES (?, ?, ?, ?, ?, 'rule', ?, ?, ?)`,
+    );
+    add.run('<n1>', target.id, threadDates[0]! + 1000, 'approved draft', 'APPROVED NOTE', 'approved', user.id, new Date().toISOString());
+    add.run('<n2>', target.id, threadDates[0]! - DAY, 'PENDING NOTE', null, 'pending', null, null);
+    add.run('<n3>', target.id, threadDates[0]! + 2000, 'DISMISSED NOTE', null, 'dismissed', user.id, new Date().toISOString());
+    writer.close();
+    const after = JSON.parse((await runCli(['--json', 'investor', String(target.id)], { env: copy.env })).stdout) as TimelineJson;
+    expect(after.entries.map((entry) => entry.kind).slice(0, 3)).toEqual(['proposal', 'thread', 'note']);
+    expect(after.entries[0]!.note).toBe('PENDING NOTE');
+    expect(after.entries[2]!.note).toBe('APPROVED NOTE');
+    expect(after.entries.some((entry) => entry.note === 'DISMISSED NOTE')).toBe(false);
+    const dates = after.entries.map((entry) => entry.date);
+    expect(dates).toEqual([...dates].sort());
+
+    const ambiguous = await runCli(['investor', 'a'], { env: copy.env });
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(/matches \d+ investors; give the id of one/);
+    for (const investor of firm.scenario.investors.filter((candidate) => candidate.name.toLowerCase().includes('a'))) {
+      expect(ambiguous.stderr).toContain(`#${investor.id} ${investor.name}`);
+    }
+    expect((await runCli(['investor', 'no such investor'], { env: copy.env })).code).toBe(7);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Suggested contacts
+
+describe('crm-mail investors suggestions', () => {
+  it("suggests the investor's people on its domain who are missing from its CRM cell, read-only", async () => {
+    const db = firm.open();
+    const cellsBefore = db.prepare('SELECT * FROM investors ORDER BY id').all();
+    db.close();
+    const result = await runCli(['--json', 'investors', 'suggestions'], { env: firm.env });
+    expect(result.code, result.stderr).toBe(0);
+    const suggestions = JSON.parse(result.stdout) as Array<{ investorId: number; address: string; messages: number; lastDate: string }>;
+    expect(suggestions.length).toBeGreaterThan(0);
+    const copies = truthCopies(firm.scenario).filter((copy) => copy.kind === 'investor');
+    for (const suggestion of suggestions) {
+      const investor = firm.scenario.investors.find((candidate) => candidate.id === suggestion.investorId)!;
+      expect(investor.contacts.map((address) => address.toLowerCase())).toContain(suggestion.address);
+      expect(investor.emailCell.toLowerCase()).not.toContain(suggestion.address);
+      expect(investor.domains.some((domain) => suggestion.address.endsWith('@' + domain) || suggestion.address.endsWith('.' + domain))).toBe(true);
+      const seen = copies.filter((copy) => copy.investorIds.includes(investor.id) && copy.people.includes(suggestion.address));
+      expect(suggestion.messages).toBe(new Set(seen.map((copy) => copy.messageId)).size);
+      expect(Date.parse(suggestion.lastDate)).toBe(Math.max(...seen.map((copy) => copy.ms)));
+    }
+    // Every contact missing from a cell who is in the investor's captured mail on its domain is suggested.
+    const expected = new Set<string>();
+    for (const investor of firm.scenario.investors) {
+      if (investor.domains.length === 0) continue;
+      for (const address of investor.contacts.map((contact) => contact.toLowerCase())) {
+        if (investor.emailCell.toLowerCase().includes(address)) continue;
+        if (!investor.domains.some((domain) => address.endsWith('@' + domain) || address.endsWith('.' + domain))) continue;
+        if (copies.some((copy) => copy.investorIds.includes(investor.id) && copy.people.includes(address))) expected.add(`${investor.id}|${address}`);
+      }
+    }
+    expect(new Set(suggestions.map((s) => `${s.investorId}|${s.address}`))).toEqual(expected);
+    const check = firm.open();
+    expect(check.prepare('SELECT * FROM investors ORDER BY id').all()).toEqual(cellsBefore);
+    check.close();
+    const human = await runCli(['investors', 'suggestions'], { env: firm.env });
+    expect(human.stdout).toContain(suggestions[0]!.address);
   });
 });

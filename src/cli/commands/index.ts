@@ -6,6 +6,7 @@ import { registerConfig } from './config.js';
 import { registerDoctor } from './doctor.js';
 import { registerThreads } from './threads.js';
 import { registerInvestors } from './investors.js';
+import { registerInvestor } from './investor.js';
 import { registerSearch } from './search.js';
 import { registerEnroll } from './enroll.js';
 import { registerAccounts } from './accounts.js';
@@ -41,6 +42,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerDoctor(program, ctx);
   registerThreads(program, ctx);
   registerInvestors(program, ctx);
+  registerInvestor(program, ctx);
   registerSearch(program, ctx);
   registerParse(program, ctx);
   registerEmulator(program, ctx);

@@ -25,7 +25,7 @@ the two last messages. Strongest partner: most two-way threads written in over t
 email_investor_activity.`;
 
 export function registerInvestors(program: Command, ctx: CliContext): void {
-  program
+  const investors = program
     .command('investors')
     .description('relationship figures per investor from the captured mail: last touch each way, two-way exchange, strongest partner; stalest first')
     .option('--stale <days>', 'only investors without a two-way exchange in at least DAYS days (or never)')
@@ -48,6 +48,56 @@ export function registerInvestors(program: Command, ctx: CliContext): void {
       else for (const row of rows) ctx.out.line(plainLine(row));
       const what = staleDays === undefined ? 'with captured mail' : `without a two-way exchange in ${staleDays} days`;
       ctx.out.line(`${rows.length} investor${rows.length === 1 ? '' : 's'} ${what}; one investor's timeline: crm-mail investor <id|name>`);
+    });
+  registerSuggestions(investors, ctx);
+}
+
+const SUGGESTIONS_EXAMPLES = `
+Examples:
+  $ crm-mail investors suggestions
+  $ crm-mail investors suggestions --investor "Harborview"
+  $ crm-mail investors suggestions --json
+
+People on an investor's own domain (the domain its mail matched by) who write or are written to
+in its captured mail but are not in the investor's CRM cell. Read-only: the cell belongs to the
+CRM, so add the address there yourself.`;
+
+function registerSuggestions(investors: Command, ctx: CliContext): void {
+  investors
+    .command('suggestions')
+    .description("people in an investor's mail, on its domain, missing from its CRM cell (read-only)")
+    .option('--investor <name|id>', 'only this investor (id, exact name, or part of the name)')
+    .addHelpText('after', SUGGESTIONS_EXAMPLES)
+    .action(async (options: { investor?: string }) => {
+      const { participantSightings, domainMatchedAddresses, investorCells } = await import('../../db/contactSuggestions.js');
+      const { suggestContacts, matchedDomains } = await import('../../match/contactSuggestions.js');
+      const { findInvestors } = await import('../../db/threadsView.js');
+      const db = ctx.db({ mustExist: true });
+      let investorIds: number[] | undefined;
+      if (options.investor !== undefined) {
+        investorIds = findInvestors(db, options.investor).map((investor) => investor.id);
+        if (investorIds.length === 0) throw new NotFoundError(`no investor matches "${inertLine(options.investor)}" (give an id, the exact name, or part of it).`);
+      }
+      const domains = matchedDomains(domainMatchedAddresses(db));
+      const suggestions = suggestContacts(investorCells(db), participantSightings(db, investorIds), (id) => domains.get(id) ?? new Set());
+      if (ctx.out.json) {
+        return ctx.out.data(
+          suggestions.map((s) => ({
+            investorId: s.investorId,
+            investorName: inertLine(s.investorName),
+            address: inertLine(s.address),
+            name: s.name === null ? null : inertLine(s.name),
+            messages: s.messages,
+            lastDate: new Date(s.lastMs).toISOString(),
+          })),
+        );
+      }
+      if (suggestions.length === 0) return ctx.out.line('No one to suggest: everyone on an investor domain in the captured mail is in its CRM cell.');
+      for (const s of suggestions) {
+        const name = inertLine(s.name).trim();
+        ctx.out.line(`#${s.investorId} ${inertLine(s.investorName)}: ${inertLine(s.address)}${name ? ` (${name})` : ''}, ${s.messages} message${s.messages === 1 ? '' : 's'}, last ${day(s.lastMs)}`);
+      }
+      ctx.out.line(`${suggestions.length} address${suggestions.length === 1 ? '' : 'es'} not in the CRM; add the ones you want to the investor's email cell in the CRM.`);
     });
 }
 
