@@ -24,6 +24,8 @@ export interface SyncEnvironment {
   store: MailStore;
   openClient(account: Account): Promise<MailboxClient>;
   downloadAttachments?(account: Account, client: MailboxClient): Promise<AttachmentOutcome>;
+  /** Removes half-written attachment files of interrupted downloads; returns how many. */
+  sweepAttachmentTemp?(): number;
   reporter: SyncReporter;
 }
 
@@ -44,7 +46,7 @@ export interface SyncOptions {
 
 export type SyncOutcome =
   | { ran: false; holder: LeaseHolder }
-  | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tookOverFrom?: LeaseHolder };
+  | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tempFilesSwept: number; tookOverFrom?: LeaseHolder };
 
 /**
  * Holds the sync lease for the duration of `work`, renewing it. When another process holds it, this
@@ -102,8 +104,10 @@ export async function runSync(env: SyncEnvironment, options: SyncOptions = {}): 
   const accounts = accountsToSync(env.db, options.account);
   const leased = await withSyncLease(env.db, options, async (tookOverFrom) => {
     const interruptedRunsClosed = closeInterruptedRuns(env.db);
+    // Under the lease no other sync downloads: a .part file of a process that is gone is garbage.
+    const tempFilesSwept = env.sweepAttachmentTemp?.() ?? 0;
     const results = await syncAccounts(env, accounts, options.deadline);
-    return { results, interruptedRunsClosed, tookOverFrom };
+    return { results, interruptedRunsClosed, tempFilesSwept, tookOverFrom };
   });
   if (!leased.ran) return leased;
   return { ran: true, ...leased.value };

@@ -82,6 +82,7 @@ Exit codes: 0 every account synced, 1 an account failed (the others still ran), 
       }
       const results = outcome.results;
       if (outcome.tookOverFrom) out.info(`note: took over the lease of pid ${outcome.tookOverFrom.pid} on ${outcome.tookOverFrom.host}, which had stopped.`);
+      if (outcome.tempFilesSwept > 0) out.info(`note: removed ${outcome.tempFilesSwept} half-written attachment file(s) left by an interrupted download.`);
       if (outcome.interruptedRunsClosed > 0) out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) from a stopped process were closed; this run resumed from their checkpoints.`);
       if (results.length === 0 && !out.json) out.line('no active accounts to sync: enroll some with crm-mail enroll-all');
       const allOk = results.every((result) => result.status === 'ok');
