@@ -135,8 +135,12 @@ export class AttachmentStore {
     }
   }
 
-  /** Removes temp files left by writes that never finished (a crash); returns how many. */
-  sweepTemp(olderThanMs = 60 * 60 * 1000): number {
+  /**
+   * Removes temp files left by writes that never finished (a crash); returns how many. A file goes
+   * when it is older than `olderThanMs`, or, given `isWriterAlive`, when the process named in its
+   * name (`<sha256>.<pid>.<random>.part`) is gone: a live writer's file is never touched.
+   */
+  sweepTemp(olderThanMs = 60 * 60 * 1000, isWriterAlive?: (pid: number) => boolean): number {
     const tempDir = join(this.dir, TEMP_DIR);
     let removed = 0;
     let entries: string[];
@@ -148,8 +152,10 @@ export class AttachmentStore {
     const cutoff = Date.now() - olderThanMs;
     for (const name of entries) {
       const path = join(tempDir, name);
+      const pid = Number(/^[0-9a-f]{64}\.(\d+)\.[0-9a-f]+\.part$/.exec(name)?.[1] ?? NaN);
+      const writerGone = isWriterAlive !== undefined && Number.isInteger(pid) && pid > 0 && !isWriterAlive(pid);
       try {
-        if (statSync(path).mtimeMs <= cutoff) {
+        if (writerGone || statSync(path).mtimeMs <= cutoff) {
           unlinkSync(path);
           removed++;
         }

@@ -26,6 +26,8 @@ export interface SyncEnvironment {
   downloadAttachments?(account: Account, client: MailboxClient): Promise<AttachmentOutcome>;
   /** Finishes attachment-file removals an interrupted purge left queued; runs under the lease, before any account. */
   sweepRemovedFiles?(): number;
+  /** Removes half-written attachment files of interrupted downloads; returns how many. */
+  sweepAttachmentTemp?(): number;
   reporter: SyncReporter;
 }
 
@@ -46,7 +48,7 @@ export interface SyncOptions {
 
 export type SyncOutcome =
   | { ran: false; holder: LeaseHolder }
-  | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tookOverFrom?: LeaseHolder };
+  | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tempFilesSwept: number; tookOverFrom?: LeaseHolder };
 
 /**
  * Holds the sync lease for the duration of `work`, renewing it. When another process holds it, this
@@ -105,8 +107,10 @@ export async function runSync(env: SyncEnvironment, options: SyncOptions = {}): 
   const leased = await withSyncLease(env.db, options, async (tookOverFrom) => {
     const interruptedRunsClosed = closeInterruptedRuns(env.db);
     env.sweepRemovedFiles?.();
+    // Under the lease no other sync downloads: a .part file of a process that is gone is garbage.
+    const tempFilesSwept = env.sweepAttachmentTemp?.() ?? 0;
     const results = await syncAccounts(env, accounts, options.deadline);
-    return { results, interruptedRunsClosed, tookOverFrom };
+    return { results, interruptedRunsClosed, tempFilesSwept, tookOverFrom };
   });
   if (!leased.ran) return leased;
   return { ran: true, ...leased.value };

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
 import type { Account } from '../db/accounts.js';
 import { activeGmailIdsSince } from '../db/accounts.js';
+import { pidIsAlive } from '../db/lease.js';
 import { listExclusions, listInvestors } from '../db/crm.js';
 import { findEmailByGmailId, markDeleted, setLabels, storedGmailIds } from '../db/emails.js';
 import { credentialsFromConfig, type CredentialProvider } from '../gmail/auth.js';
@@ -139,6 +140,7 @@ export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter):
     downloadAttachments: async (account) =>
       attachmentsProblem ? attachmentsNotAttempted(db, account.id, attachmentsProblem) : downloadAttachmentsFor(db, config, account.id, opened.get(account.id)!),
     sweepRemovedFiles: () => removeQueuedFiles(db, new AttachmentStore(config.attachmentsDir)),
+    sweepAttachmentTemp: () => new AttachmentStore(config.attachmentsDir).sweepTemp(undefined, pidIsAlive),
     reporter,
   };
 }

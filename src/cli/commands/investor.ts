@@ -47,7 +47,7 @@ export function registerInvestor(program: Command, ctx: CliContext): void {
       const { findInvestors } = await import('../../db/threadsView.js');
       const { investorThreads, investorProposals } = await import('../../db/investorTimeline.js');
       if (term.trim() === '') throw new UsageError('give an investor id or name.');
-      const db = ctx.db({ mustExist: true });
+      const db = ctx.db();
       const found = findInvestors(db, term);
       if (found.length === 0) throw new NotFoundError(`no investor matches "${inertLine(term)}" (give an id, the exact name, or part of it).`);
       if (found.length > 1) {

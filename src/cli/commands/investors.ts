@@ -72,7 +72,7 @@ function registerSuggestions(investors: Command, ctx: CliContext): void {
       const { participantSightings, domainMatchedAddresses, investorCells } = await import('../../db/contactSuggestions.js');
       const { suggestContacts, matchedDomains } = await import('../../match/contactSuggestions.js');
       const { findInvestors } = await import('../../db/threadsView.js');
-      const db = ctx.db({ mustExist: true });
+      const db = ctx.db();
       let investorIds: number[] | undefined;
       if (options.investor !== undefined) {
         investorIds = findInvestors(db, options.investor).map((investor) => investor.id);

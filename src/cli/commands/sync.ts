@@ -90,6 +90,7 @@ ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailabl
       }
       const results = outcome.results;
       if (outcome.tookOverFrom) out.info(`note: took over the lease of pid ${outcome.tookOverFrom.pid} on ${outcome.tookOverFrom.host}, which had stopped.`);
+      if (outcome.tempFilesSwept > 0) out.info(`note: removed ${outcome.tempFilesSwept} half-written attachment file(s) left by an interrupted download.`);
       if (outcome.interruptedRunsClosed > 0) out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) from a stopped process were closed; this run resumed from their checkpoints.`);
       if (results.length === 0 && !out.json) out.line('no active accounts to sync: enroll some with crm-mail enroll-all');
       const allOk = results.every((result) => result.status === 'ok');
