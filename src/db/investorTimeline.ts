@@ -1,16 +1,12 @@
 /**
  * Reads behind `crm-mail investor <id|name>`: one investor's conversations, approved notes and
- * pending proposals. Threads count as in the activity view (migration 0004): bulk and internal-only
+ * pending proposals. Threads count as in the activity view (migration 0008): bulk and internal-only
  * copies are left out, merged threads are one, and a message's mailbox copies are one message.
  */
 import type { Db } from './open.js';
+import { THREAD_ROOTS_CTE } from './threadsView.js';
 
-const ROOTS = `
-  WITH RECURSIVE roots(id, root) AS (
-    SELECT id, id FROM email_threads WHERE merged_into IS NULL
-    UNION ALL
-    SELECT t.id, r.root FROM email_threads t JOIN roots r ON t.merged_into = r.id
-  )`;
+const ROOTS = THREAD_ROOTS_CTE;
 
 export interface TimelinePerson {
   address: string;

@@ -7,7 +7,7 @@ import type { Db } from './open.js';
 import { getThread as getThreadRow, liveThreadId } from './threads.js';
 
 /** Every thread mapped to the thread that finally absorbed it (itself when never merged). */
-const ROOTS = `
+export const THREAD_ROOTS_CTE = `
   WITH RECURSIVE roots(id, root) AS (
     SELECT id, id FROM email_threads WHERE merged_into IS NULL
     UNION ALL
@@ -75,7 +75,7 @@ export function countThreads(db: Db, filter: ThreadFilter): number {
   const { where, params } = filterSql(filter);
   const row = db
     .prepare(
-      `${ROOTS}
+      `${THREAD_ROOTS_CTE}
        SELECT count(*) AS n FROM (
          SELECT r.root FROM emails e JOIN roots r ON r.id = e.thread_id
            LEFT JOIN email_investor_matches m ON m.email_id = e.id
@@ -90,7 +90,7 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
   const { where, params } = filterSql(filter);
   const rows = db
     .prepare(
-      `${ROOTS}
+      `${THREAD_ROOTS_CTE}
        SELECT r.root AS id,
               count(DISTINCT e.message_key) AS messages,
               min(e.internal_date_ms) AS first_ms,
@@ -110,7 +110,7 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
     (
       db
         .prepare(
-          `${ROOTS}
+          `${THREAD_ROOTS_CTE}
            SELECT j.value AS thread,
                   coalesce(t.subject, (SELECT e.subject FROM emails e JOIN roots r ON r.id = e.thread_id
                                         WHERE r.root = j.value ORDER BY e.internal_date_ms, e.id LIMIT 1)) AS subject,
@@ -123,7 +123,7 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
   const investors = groupByThread(
     db
       .prepare(
-        `${ROOTS}
+        `${THREAD_ROOTS_CTE}
          SELECT DISTINCT r.root AS thread, i.id, i.name
            FROM emails e JOIN roots r ON r.id = e.thread_id
            JOIN json_each(?) j ON j.value = r.root
@@ -137,7 +137,7 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
   const partners = groupByThread(
     db
       .prepare(
-        `${ROOTS}
+        `${THREAD_ROOTS_CTE}
          SELECT r.root AS thread, a.email AS address, u.name AS name
            FROM emails e JOIN roots r ON r.id = e.thread_id
            JOIN json_each(?) j ON j.value = r.root
@@ -152,7 +152,7 @@ export function listThreads(db: Db, filter: ThreadFilter): ThreadSummary[] {
   const participants = groupByThread(
     db
       .prepare(
-        `${ROOTS}
+        `${THREAD_ROOTS_CTE}
          SELECT r.root AS thread, p.address AS address, max(p.name) AS name
            FROM emails e JOIN roots r ON r.id = e.thread_id
            JOIN json_each(?) j ON j.value = r.root
@@ -327,7 +327,7 @@ export function listInvestorActivity(db: Db, filter: Pick<ThreadFilter, 'investo
   const params: Record<string, unknown> = { investors: JSON.stringify(filter.investorIds ?? null), since: filter.sinceMs ?? null };
   const rows = db
     .prepare(
-      `${ROOTS}
+      `${THREAD_ROOTS_CTE}
        SELECT i.id, i.name, count(DISTINCT r.root) AS conversations, count(DISTINCT e.message_key) AS messages, max(e.internal_date_ms) AS last_ms
          FROM email_investor_matches m
          JOIN investors i ON i.id = m.investor_id
