@@ -106,7 +106,7 @@ describe('attachments through capture and the download worker', () => {
     };
     const results = [];
     for (const accountId of [accounts.jane, accounts.omar]) results.push(await downloadPendingAttachments(db, store, fetch, { accountId, concurrency: 2, maxBytes: 1_000_000 }));
-    expect(results).toEqual([{ stored: 1, skipped: 1, failed: 0 }, { stored: 1, skipped: 1, failed: 0 }]);
+    expect(results).toEqual([{ stored: 1, skipped: 1, failed: 0, reasons: [] }, { stored: 1, skipped: 1, failed: 0, reasons: [] }]);
     expect(fetched.sort()).toEqual(['m1/att-m1-1', 'm2/att-m2-1']);
     expect(filesUnder(store.dir)).toEqual([AttachmentStore.relativePath(sha(deck))]);
     const skipped = db.prepare("SELECT size, error, storage_path FROM email_attachments WHERE status = 'skipped'").all() as Array<{ size: number; error: string; storage_path: string | null }>;
@@ -117,7 +117,7 @@ describe('attachments through capture and the download worker', () => {
     // A size Gmail did not announce is checked on the bytes.
     captureMessage(db, { accountId: accounts.jane, message: stubMessage('m3', [{ partId: '1', filename: 'x', size: 0, attachmentId: 'a3' }]), match: NOMATCH, contentLevel: 'full' });
     const big = await downloadPendingAttachments(db, store, async () => Buffer.alloc(2_000_000), { accountId: accounts.jane, concurrency: 1, maxBytes: 1_000_000 });
-    expect(big).toEqual({ stored: 0, skipped: 1, failed: 0 });
+    expect(big).toEqual({ stored: 0, skipped: 1, failed: 0, reasons: [] });
     // The cap also applies at capture when the bytes are in hand.
     const raw = await parseRaw(corpusRaw('d083')); // winmail.dat, 207 kB
     const { emailId } = captureMessage(db, { accountId: accounts.omar, message: { ...raw, gmailId: 'm4' }, match: NOMATCH, contentLevel: 'full', attachments: { store, maxBytes: 100_000 } });
@@ -193,7 +193,9 @@ describe('attachments through capture and the download worker', () => {
     const down = await downloadPendingAttachments(db, store, async () => {
       throw new Error('socket hang up');
     }, { accountId: accounts.jane, concurrency: 2, maxBytes: 100 });
-    expect(down).toEqual({ stored: 0, skipped: 0, failed: 2 });
+    expect(down).toMatchObject({ stored: 0, skipped: 0, failed: 2 });
+    // The reason reaches the run line and status, so an admin sees why (issue 14 item 2).
+    expect(down.reasons.join(" ")).toContain("socket hang up");
     expect(db.prepare('SELECT status, attempts, error FROM email_attachments ORDER BY id').all()).toEqual([
       { status: 'failed', attempts: 1, error: 'socket hang up' },
       { status: 'failed', attempts: 1, error: 'socket hang up' },
@@ -212,7 +214,7 @@ describe('attachments through capture and the download worker', () => {
       ];
     };
     const ok = await downloadPendingAttachments(db, store, fetch, { accountId: accounts.jane, concurrency: 1, maxBytes: 100, resolve });
-    expect(ok).toEqual({ stored: 2, skipped: 0, failed: 0 });
+    expect(ok).toEqual({ stored: 2, skipped: 0, failed: 0, reasons: [] });
     expect(resolves).toBe(1);
     expect(db.prepare('SELECT gmail_attachment_id, status FROM email_attachments ORDER BY id').all()).toEqual([
       { gmail_attachment_id: 'fresh-aaa', status: 'stored' },
@@ -244,7 +246,7 @@ describe('attachments through capture and the download worker', () => {
       inFlight--;
       return Buffer.from(attachmentId);
     };
-    expect(await downloadPendingAttachments(db, store, fetch, { accountId: accounts.jane, concurrency: 3, maxBytes: 100 })).toEqual({ stored: 10, skipped: 0, failed: 0 });
+    expect(await downloadPendingAttachments(db, store, fetch, { accountId: accounts.jane, concurrency: 3, maxBytes: 100 })).toEqual({ stored: 10, skipped: 0, failed: 0, reasons: [] });
     expect(peak).toBe(3);
     db.close();
   });
@@ -282,7 +284,7 @@ describe('attachments through capture and the download worker', () => {
     const store = new AttachmentStore(blobs);
     expect(store.sweepTemp(0)).toBe(1);
     const result = await downloadPendingAttachments(after, store, async () => Buffer.from('deck-bytes!'), { accountId: accounts.jane, concurrency: 1, maxBytes: 1000 });
-    expect(result).toEqual({ stored: 1, skipped: 0, failed: 0 });
+    expect(result).toEqual({ stored: 1, skipped: 0, failed: 0, reasons: [] });
     const row = after.prepare('SELECT status, sha256, storage_path FROM email_attachments').get() as { status: string; sha256: string; storage_path: string };
     expect(row.status).toBe('stored');
     expect(readFileSync(join(blobs, row.storage_path), 'utf8')).toBe('deck-bytes!');
