@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
 import { listShareSettings, queuedBlobRemovals } from '../db/privacy.js';
+import { tableColumns } from '../db/schemaInfo.js';
 import { exclusionsInForce } from '../privacy/exclusions.js';
 import { ok, warn, type CheckResult } from './result.js';
 
@@ -9,8 +10,7 @@ const MIGRATE = 'run crm-mail migrate (migration 0005 adds the privacy controls)
 
 /** Whether migration 0005's columns are there; a doctor run must say so rather than fail on SQL. */
 function hasPrivacySchema(db: Db): boolean {
-  const columns = db.prepare("SELECT name FROM pragma_table_info('email_accounts')").all() as Array<{ name: string }>;
-  return columns.some((column) => column.name === 'share_level');
+  return tableColumns(db, 'email_accounts').includes('share_level');
 }
 
 export function checkExclusions(db: Db, config: Pick<Config, 'excludedAddresses'>): CheckResult {

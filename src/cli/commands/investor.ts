@@ -5,8 +5,9 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { investorsMatching } from '../investorTerm.js';
 import { inertLine } from '../output.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { TimelinePerson, TimelineProposal, TimelineThread } from '../../db/investorTimeline.js';
 
 const EXAMPLES = `
@@ -44,12 +45,10 @@ export function registerInvestor(program: Command, ctx: CliContext): void {
     .argument('<id|name>', 'investor id, exact name (any case), or a part of the name only one investor has')
     .addHelpText('after', EXAMPLES)
     .action(async (term: string) => {
-      const { findInvestors } = await import('../../db/threadsView.js');
       const { investorThreads, investorProposals } = await import('../../db/investorTimeline.js');
       if (term.trim() === '') throw new UsageError('give an investor id or name.');
       const db = ctx.db();
-      const found = findInvestors(db, term);
-      if (found.length === 0) throw new NotFoundError(`no investor matches "${inertLine(term)}" (give an id, the exact name, or part of it).`);
+      const found = investorsMatching(db, term);
       if (found.length > 1) {
         const list = found.map((investor) => `  #${investor.id} ${inertLine(investor.name)}`).join('\n');
         throw new UsageError(`"${inertLine(term)}" matches ${found.length} investors; give the id of one:\n${list}`);

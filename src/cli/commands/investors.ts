@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { investorIdsFor } from '../investorTerm.js';
 import { inertLine } from '../output.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import type { InvestorActivityRow } from '../../db/investorActivity.js';
@@ -71,12 +72,10 @@ function registerSuggestions(investors: Command, ctx: CliContext): void {
     .action(async (options: { investor?: string }) => {
       const { participantSightings, domainMatchedAddresses, investorCells } = await import('../../db/contactSuggestions.js');
       const { suggestContacts, matchedDomains } = await import('../../match/contactSuggestions.js');
-      const { findInvestors } = await import('../../db/threadsView.js');
       const db = ctx.db();
       let investorIds: number[] | undefined;
       if (options.investor !== undefined) {
-        investorIds = findInvestors(db, options.investor).map((investor) => investor.id);
-        if (investorIds.length === 0) throw new NotFoundError(`no investor matches "${inertLine(options.investor)}" (give an id, the exact name, or part of it).`);
+        investorIds = investorIdsFor(db, options.investor, ctx.out);
       }
       const domains = matchedDomains(domainMatchedAddresses(db));
       const suggestions = suggestContacts(investorCells(db), participantSightings(db, investorIds), (id) => domains.get(id) ?? new Set());

@@ -3,8 +3,8 @@ import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
 import { tableStyle } from '../../sync/report.js';
 import { inertLine } from '../output.js';
-import { NotFoundError, UsageError } from '../../errors.js';
-import { findInvestors } from '../../db/threadsView.js';
+import { UsageError } from '../../errors.js';
+import { investorIdsFor } from '../investorTerm.js';
 import { exportMessages, type ExportedMessage } from '../../db/messageExport.js';
 
 function parseSince(text: string | undefined): number | undefined {
@@ -14,13 +14,9 @@ function parseSince(text: string | undefined): number | undefined {
   return ms;
 }
 
-/** The investors --investor names: an id, the exact name, or part of it, as `threads --investor` takes. */
+/** The investors --investor names, as `threads --investor` takes them. */
 function resolveInvestors(ctx: CliContext, term: string | undefined): number[] | undefined {
-  if (term === undefined) return undefined;
-  const investors = findInvestors(ctx.db(), term);
-  if (investors.length === 0) throw new NotFoundError(`no investor matches "${inertLine(term)}" (give an id, the exact name, or part of it).`);
-  if (investors.length > 1) ctx.out.info(`investors matching "${inertLine(term)}": ${investors.map((i) => `${inertLine(i.name)} (#${i.id})`).join(', ')}`);
-  return investors.map((investor) => investor.id);
+  return term === undefined ? undefined : investorIdsFor(ctx.db(), term, ctx.out);
 }
 
 function investorsCell(message: ExportedMessage): string {

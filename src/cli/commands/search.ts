@@ -6,10 +6,11 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { investorIdsFor } from '../investorTerm.js';
 import { inertLine } from '../output.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { HIT_END, HIT_START, type SearchHit } from '../../db/search.js';
-import { parseSince } from './threads.js';
+import { parseLimit, parseSince } from './threads.js';
 
 const EXAMPLES = `
 Examples:
@@ -46,7 +47,6 @@ export function registerSearch(program: Command, ctx: CliContext): void {
     .addHelpText('after', EXAMPLES)
     .action(async (words: string[], options: SearchOptions) => {
       const { searchMail, countMatches, toMatchQuery } = await import('../../db/search.js');
-      const { findInvestors } = await import('../../db/threadsView.js');
       const query = words.join(' ');
       toMatchQuery(query); // a query with no word is a usage error before the database is opened
       const limit = parseLimit(options.limit);
@@ -55,10 +55,7 @@ export function registerSearch(program: Command, ctx: CliContext): void {
       const db = ctx.db();
       let investorIds: number[] | undefined;
       if (options.investor !== undefined) {
-        const investors = findInvestors(db, options.investor);
-        if (investors.length === 0) throw new NotFoundError(`no investor matches "${inertLine(options.investor)}" (give an id, the exact name, or part of it).`);
-        investorIds = investors.map((investor) => investor.id);
-        if (investors.length > 1) ctx.out.info(`investors matching "${inertLine(options.investor)}": ${investors.map((i) => `${inertLine(i.name)} (#${i.id})`).join(', ')}`);
+        investorIds = investorIdsFor(db, options.investor, ctx.out);
       }
       const filter = { query, investorIds, partnerEmail: options.partner, sinceMs, untilMs, includeBulk: Boolean(options.includeBulk), limit };
       const hits = searchMail(db, filter);
@@ -69,11 +66,6 @@ export function registerSearch(program: Command, ctx: CliContext): void {
       ctx.out.line(total > hits.length ? `${hits.length} of ${total} messages (use --limit to see more)` : `${total} message${total === 1 ? '' : 's'}`);
       ctx.out.line('Open a conversation with: crm-mail thread <id>');
     });
-}
-
-function parseLimit(text: string): number {
-  if (!/^\d{1,6}$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${inertLine(text)}".`);
-  return Number(text);
 }
 
 /** Like --since, but a bare day means up to the end of that day. */

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CliContext } from '../context.js';
+import { investorIdsFor } from '../investorTerm.js';
 import { inert, inertLine } from '../output.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import type { InvestorActivity, Person, ThreadAttachment, ThreadDetail, ThreadMessageCopy, ThreadSummary } from '../../db/threadsView.js';
@@ -42,10 +43,7 @@ export function registerThreads(program: Command, ctx: CliContext): void {
       const sinceMs = options.since === undefined ? undefined : parseSince(options.since);
       let investorIds: number[] | undefined;
       if (options.investor !== undefined) {
-        const investors = view.findInvestors(db, options.investor);
-        if (investors.length === 0) throw new NotFoundError(`no investor matches "${inertLine(options.investor)}" (give an id, the exact name, or part of it).`);
-        investorIds = investors.map((investor) => investor.id);
-        if (investors.length > 1) ctx.out.info(`investors matching "${inertLine(options.investor)}": ${investors.map((i) => `${inertLine(i.name)} (#${i.id})`).join(', ')}`);
+        investorIds = investorIdsFor(db, options.investor, ctx.out);
       }
       if (options.byInvestor) {
         const activity = view.listInvestorActivity(db, { investorIds, sinceMs });
@@ -92,7 +90,7 @@ export function registerThreads(program: Command, ctx: CliContext): void {
 // ---------------------------------------------------------------------------------------------
 // Option parsing
 
-function parseLimit(text: string): number {
+export function parseLimit(text: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${inertLine(text)}".`);
   return Number(text);
 }
