@@ -11,6 +11,7 @@
  * most, so the figures do not depend on a word someone guessed at.
  */
 import { openDatabase } from '../../src/db/open.js';
+import { searchIndexBytes } from '../../src/db/search.js';
 import { parseJson, runCrmMailOk } from '../lib/crm-cli.js';
 import { round, summarize, type Summary } from '../lib/stats.js';
 import type { Store } from './rematch.js';
@@ -70,11 +71,8 @@ function probe(dbPath: string): Probe {
     };
     const rare = word(6, 'ASC');
     const common = word(4, 'DESC');
-    const pages = db.prepare("SELECT coalesce(sum(CASE WHEN name LIKE 'email\\_search%' ESCAPE '\\' THEN pgsize END), 0) AS index_bytes, sum(pgsize) AS all_bytes FROM dbstat").get() as {
-      index_bytes: number;
-      all_bytes: number;
-    };
-    return { investor, rare, common, index: { bytes: pages.index_bytes, databaseBytes: pages.all_bytes } };
+    const all = db.prepare('SELECT sum(pgsize) AS bytes FROM dbstat').get() as { bytes: number };
+    return { investor, rare, common, index: { bytes: searchIndexBytes(db), databaseBytes: all.bytes } };
   } finally {
     db.close();
   }
