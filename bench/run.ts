@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: crm-mail's performance figures (issues 9 and 12), measured on this machine,
+ * `npm run bench`: crm-mail's performance figures (issues 9, 12 and 16), measured on this machine,
  * printed as tables and written to bench/results/<timestamp>.json and bench/results/latest.json.
  *
  *   npm run bench                      # the full suite (both quota models; about 22 minutes on 2 cores)
@@ -7,6 +7,7 @@
  *   npm run bench -- --only quota,noop # some sections only (quota, quota-single, noop, local,
  *                                      # pipeline, memory, rematch, startup, relationships, drafting)
  *   npm run bench -- --models 2026     # the quota sections under one model only (2026, legacy)
+ *   npm run bench -- --only relationships  # issue 16's commands on the 100,000-copy store
  *
  * The quota sections run once per model: the emulator meters it at Gmail's own per-user limit
  * (2026: 6,000 units per rolling minute, gets 20; legacy: 250 units/s, gets 5) and crm-mail runs
@@ -112,7 +113,7 @@ const QUICK: Plan = {
 export type QuotaFigures = Omit<QuotaBackfillResult, 'lastFirm'>;
 
 export interface Results {
-  suite: 'crm-mail benchmarks (issues 9 and 12)';
+  suite: 'crm-mail benchmarks (issues 9, 12 and 16)';
   command: string;
   mode: Plan['mode'];
   startedAt: string;
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
   const sections = selectedSections();
   const started = Date.now();
   const results: Results = {
-    suite: 'crm-mail benchmarks (issues 9 and 12)',
+    suite: 'crm-mail benchmarks (issues 9, 12 and 16)',
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     mode: plan.mode,
     startedAt: new Date(started).toISOString(),

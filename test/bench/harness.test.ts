@@ -90,7 +90,7 @@ describe('peak RSS preload', () => {
 
 /** An empty results file, as the runner starts it: each verdict test fills in its own figures. */
 const base = (): Results => ({
-  suite: 'crm-mail benchmarks (issues 9 and 12)',
+  suite: 'crm-mail benchmarks (issues 9, 12 and 16)',
   command: 'npm run bench',
   mode: 'full',
   startedAt: '2026-01-01T00:00:00.000Z',
