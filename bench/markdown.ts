@@ -95,6 +95,15 @@ export function markdown(results: Results): string {
     lines.push(`| \`crm-mail --help\` (whole process) | ${range(s.help, ' ms', 0)} | < 300 ms | ${verdict('help')} |`);
     for (const status of s.status) lines.push(`| \`crm-mail status\`, ${status.database} | ${range(status.wallMs, ' ms', 0)} | | |`);
   }
+  const rel = results.relationships;
+  if (rel) {
+    const on = `${rel.storedMessages.toLocaleString('en-US')} stored copies, whole process`;
+    lines.push(`| \`crm-mail investors\`, the whole table (${rel.investors.answered} investors; ${on}) | ${range(rel.investors.wallMs, ' ms', 0)} | < 1 s | ${verdict('investors-table')} |`);
+    lines.push(`| \`crm-mail investor <id>\`, the longest timeline (${rel.investor.answered} entries; ${on}) | ${range(rel.investor.wallMs, ' ms', 0)} | < 300 ms | ${verdict('investor-timeline')} |`);
+    lines.push(`| \`crm-mail search\`, a rare word (in ${rel.searchRare.messagesWithWord.toLocaleString('en-US')} messages; ${on}) | ${range(rel.searchRare.wallMs, ' ms', 0)} | < 300 ms | ${verdict('search-rare')} |`);
+    lines.push(`| \`crm-mail search\`, a common word (in ${rel.searchCommon.messagesWithWord.toLocaleString('en-US')} messages; ${on}) | ${range(rel.searchCommon.wallMs, ' ms', 0)} | < 300 ms | ${verdict('search-common')} |`);
+    lines.push(`| full-text index / whole database | ${formatNumber(rel.indexBytes / 1024 ** 2, 1)} MB of ${formatNumber(rel.databaseBytes / 1024 ** 2, 1)} MB (${formatNumber(rel.indexShare * 100, 1)}%) | | |`);
+  }
   const dr = results.drafting;
   if (dr) {
     lines.push(`| drafting, generated tiny model (${Math.round(dr.tiny.modelBytes / 1024)} KB): load; notes/s; tokens in/out per note | ${range(dr.tiny.modelLoadMs, ' ms', 0)}; ${range(dr.tiny.notesPerSec, '/s')}; ${dr.tiny.inputTokensPerNote}/${dr.tiny.outputTokensPerNote} | | |`);

@@ -1,12 +1,13 @@
 /**
- * `npm run bench`: crm-mail's performance figures (issues 9 and 12), measured on this machine,
+ * `npm run bench`: crm-mail's performance figures (issues 9, 12 and 16), measured on this machine,
  * printed as tables and written to bench/results/<timestamp>.json and bench/results/latest.json.
  *
  *   npm run bench                      # the full suite (both quota models; about 22 minutes on 2 cores)
  *   npm run bench -- --quick           # a smaller firm and fewer repetitions, for a fast check
  *   npm run bench -- --only quota,noop # some sections only (quota, quota-single, noop, local,
- *                                      # pipeline, memory, rematch, startup, drafting)
+ *                                      # pipeline, memory, rematch, startup, relationships, drafting)
  *   npm run bench -- --models 2026     # the quota sections under one model only (2026, legacy)
+ *   npm run bench -- --only relationships  # issue 16's commands on the 100,000-copy store
  *
  * The quota sections run once per model: the emulator meters it at Gmail's own per-user limit
  * (2026: 6,000 units per rolling minute, gets 20; legacy: 250 units/s, gets 5) and crm-mail runs
@@ -25,11 +26,12 @@ import { BENCH_MODELS, modelFacts, startQuotaEmulator, startUnmeteredEmulator, t
 import { round, summarize, type Summary } from './lib/stats.js';
 import { benchLocalCeiling, benchNoop, benchQuotaBackfill, type LocalCeilingResult, type NoopResult, type QuotaBackfillResult } from './sections/backfill.js';
 import { benchMemory, type MemoryResult } from './sections/memory.js';
+import { benchRelationships, type RelationshipsResult } from './sections/relationships.js';
 import { benchRematch, benchStartup, buildStore, type RematchResult, type StartupResult, type Store } from './sections/rematch.js';
 import type { Firm } from './lib/firm.js';
 import { renderReport, targetsOf } from './report.js';
 
-export const SECTIONS = ['quota', 'quota-single', 'noop', 'local', 'pipeline', 'memory', 'rematch', 'startup', 'drafting'] as const;
+export const SECTIONS = ['quota', 'quota-single', 'noop', 'local', 'pipeline', 'memory', 'rematch', 'startup', 'relationships', 'drafting'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Sections of earlier versions of the suite, and what became of them. */
@@ -57,6 +59,7 @@ export interface Plan {
   rematchDistinct: number;
   rematchRepetitions: number;
   startupRepetitions: number;
+  relationshipRepetitions: number;
   draftingRepetitions: number;
 }
 
@@ -82,6 +85,7 @@ const FULL: Plan = {
   rematchDistinct: 4_000,
   rematchRepetitions: 3,
   startupRepetitions: 10,
+  relationshipRepetitions: 5,
   draftingRepetitions: 3,
 };
 
@@ -102,13 +106,14 @@ const QUICK: Plan = {
   rematchDistinct: 1_000,
   rematchRepetitions: 2,
   startupRepetitions: 5,
+  relationshipRepetitions: 3,
   draftingRepetitions: 1,
 };
 
 export type QuotaFigures = Omit<QuotaBackfillResult, 'lastFirm'>;
 
 export interface Results {
-  suite: 'crm-mail benchmarks (issues 9 and 12)';
+  suite: 'crm-mail benchmarks (issues 9, 12 and 16)';
   command: string;
   mode: Plan['mode'];
   startedAt: string;
@@ -136,6 +141,7 @@ export interface Results {
   memory?: MemoryResult;
   rematch?: RematchResult;
   startup?: StartupResult;
+  relationships?: RelationshipsResult;
   drafting?: { repetitions: number; tiny: DraftingSummary; custom?: DraftingSummary & { modelPath: string } };
   notMeasured: string[];
   targets?: ReturnType<typeof targetsOf>;
@@ -212,7 +218,7 @@ async function main(): Promise<void> {
   const sections = selectedSections();
   const started = Date.now();
   const results: Results = {
-    suite: 'crm-mail benchmarks (issues 9 and 12)',
+    suite: 'crm-mail benchmarks (issues 9, 12 and 16)',
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     mode: plan.mode,
     startedAt: new Date(started).toISOString(),
@@ -317,8 +323,8 @@ async function main(): Promise<void> {
       results.memory = await benchMemory(plan.memorySizes, plan.memoryRepetitions, log);
     }
 
-    if (sections.has('rematch') || sections.has('startup')) {
-      log(`[${stamp()}] 5. store of ${plan.rematchStored.toLocaleString('en-US')} messages for rematch and status`);
+    if (sections.has('rematch') || sections.has('startup') || sections.has('relationships')) {
+      log(`[${stamp()}] 5. store of ${plan.rematchStored.toLocaleString('en-US')} messages for rematch, status and the relationship commands`);
       store = await buildStore(plan.rematchStored, plan.rematchDistinct, log);
     }
     if (sections.has('rematch') && store) {
@@ -331,6 +337,11 @@ async function main(): Promise<void> {
       if (lastFirm) databases.push({ label: `the synced firm (${results.firm?.partners} accounts)`, env: lastFirm.env });
       if (store) databases.push({ label: `${store.stored.toLocaleString('en-US')} stored messages`, env: store.env });
       results.startup = await benchStartup(databases, plan.startupRepetitions, log);
+    }
+
+    if (sections.has('relationships') && store) {
+      log(`[${stamp()}] 5b. relationship commands on the store: ${plan.relationshipRepetitions} runs each`);
+      results.relationships = await benchRelationships(store, plan.relationshipRepetitions, log);
     }
 
     if (sections.has('drafting')) {

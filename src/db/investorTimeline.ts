@@ -4,9 +4,25 @@
  * copies are left out, merged threads are one, and a message's mailbox copies are one message.
  */
 import type { Db } from './open.js';
-import { THREAD_ROOTS_CTE } from './threadsView.js';
 
-const ROOTS = THREAD_ROOTS_CTE;
+/**
+ * The root of each of the investor's threads, walked up from those threads only: the firm-wide
+ * roots CTE of threadsView visits every thread in the file, which on a large store costs more than
+ * the whole timeline. The depth guard keeps a (corrupt) merge cycle from looping forever.
+ */
+const INVESTOR_ROOTS = `
+  WITH RECURSIVE
+    mine AS MATERIALIZED (
+      SELECT DISTINCT e.thread_id AS id
+        FROM email_investor_matches m JOIN emails e ON e.id = m.email_id
+       WHERE m.investor_id = @investor AND e.thread_id IS NOT NULL
+    ),
+    up(start, cur, next, depth) AS (
+      SELECT t.id, t.id, t.merged_into, 0 FROM email_threads t JOIN mine ON mine.id = t.id
+      UNION ALL
+      SELECT up.start, t.id, t.merged_into, up.depth + 1 FROM up JOIN email_threads t ON t.id = up.next WHERE up.depth < 1000
+    ),
+    roots(id, root) AS (SELECT start, cur FROM up WHERE next IS NULL)`;
 
 export interface TimelinePerson {
   address: string;
@@ -49,7 +65,7 @@ interface ThreadRow {
 
 /** The investor's conversations, oldest activity first. */
 export function investorThreads(db: Db, investorId: number): TimelineThread[] {
-  const base = `${ROOTS},
+  const base = `${INVESTOR_ROOTS},
     copies AS MATERIALIZED (
       SELECT e.id, e.message_key, e.direction, e.internal_date_ms AS ms, e.account_id, m.matched_address,
              coalesce(r.root, -e.id) AS thread

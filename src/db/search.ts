@@ -92,33 +92,39 @@ function filterSql(filter: SearchFilter): { where: string; params: Record<string
   return { where: where.join(' AND '), params };
 }
 
-/** How many logical messages match, for "20 of 1,234". */
-export function countMatches(db: Db, filter: SearchFilter): number {
-  const { where, params } = filterSql(filter);
-  const row = db.prepare(`SELECT count(DISTINCT e.message_key) AS n FROM email_search JOIN emails e ON e.id = email_search.rowid WHERE ${where}`).get(params) as { n: number };
-  return row.n;
-}
-
 interface KeyRow {
   message_key: string;
   email_id: number;
   date_ms: number;
+  total: number;
 }
 
-/** The newest matching messages; snippets are made only for the ones returned. */
-export function searchMail(db: Db, filter: SearchFilter): SearchHit[] {
+export interface SearchResult {
+  /** Logical messages that match, for "20 of 1,234". */
+  total: number;
+  /** The newest `limit` of them. */
+  hits: SearchHit[];
+}
+
+/**
+ * The newest matching messages, and how many match in all. The total comes from the same grouped
+ * scan (a window count over the groups) instead of a second query: for a common word the scan is
+ * most of the cost. Snippets are made only for the messages returned.
+ */
+export function searchMail(db: Db, filter: SearchFilter): SearchResult {
   const { where, params } = filterSql(filter);
   const keys = db
     .prepare(
-      `SELECT e.message_key, min(e.id) AS email_id, max(e.internal_date_ms) AS date_ms
-         FROM email_search JOIN emails e ON e.id = email_search.rowid
-        WHERE ${where}
-        GROUP BY e.message_key
+      `SELECT message_key, email_id, date_ms, count(*) OVER () AS total
+         FROM (SELECT e.message_key, min(e.id) AS email_id, max(e.internal_date_ms) AS date_ms
+                 FROM email_search JOIN emails e ON e.id = email_search.rowid
+                WHERE ${where}
+                GROUP BY e.message_key)
         ORDER BY date_ms DESC, email_id DESC
         LIMIT @limit`,
     )
     .all({ ...params, limit: filter.limit }) as KeyRow[];
-  if (keys.length === 0) return [];
+  if (keys.length === 0) return { total: 0, hits: [] };
   // The CAST matters: better-sqlite3 binds a JS number as a REAL, and FTS5 (SQLite 3.53) then
   // ignores a rowid = ? constraint beside MATCH and returns every matching row.
   const snippetOf = db.prepare(
@@ -135,7 +141,7 @@ export function searchMail(db: Db, filter: SearchFilter): SearchHit[] {
     `SELECT DISTINCT a.email AS address, u.name AS name FROM emails e JOIN email_accounts a ON a.id = e.account_id LEFT JOIN users u ON u.id = a.user_id
       WHERE e.message_key = ? ORDER BY a.email`,
   );
-  return keys.map((key) => {
+  const hits = keys.map((key) => {
     const snippets = snippetOf.get({ match: params.match, id: key.email_id, start: HIT_START, end: HIT_END }) as { body: string | null; subject: string | null; people: string | null };
     const copy = copyOf.get(key.email_id) as { subject: string | null; from_address: string | null; from_name: string | null; direction: string | null; is_bulk: number; thread_id: number | null };
     const marked = [snippets.body, snippets.subject].find((text) => text?.includes(HIT_START));
@@ -155,6 +161,7 @@ export function searchMail(db: Db, filter: SearchFilter): SearchHit[] {
       partners: partnersOf.all(key.message_key) as Array<{ address: string; name: string | null }>,
     };
   });
+  return { total: keys[0]!.total, hits };
 }
 
 /** The index's share of the file: its shadow tables' pages over all pages (needs the dbstat table). */

@@ -90,7 +90,7 @@ describe('peak RSS preload', () => {
 
 /** An empty results file, as the runner starts it: each verdict test fills in its own figures. */
 const base = (): Results => ({
-  suite: 'crm-mail benchmarks (issues 9 and 12)',
+  suite: 'crm-mail benchmarks (issues 9, 12 and 16)',
   command: 'npm run bench',
   mode: 'full',
   startedAt: '2026-01-01T00:00:00.000Z',
@@ -117,6 +117,10 @@ describe('target verdicts', () => {
       'rss-flat',
       'rematch',
       'help',
+      'investors-table',
+      'investor-timeline',
+      'search-rare',
+      'search-common',
     ]);
     expect(verdicts.every((target) => target.verdict === 'not measured')).toBe(true);
   });
@@ -143,6 +147,27 @@ describe('target verdicts', () => {
     expect(verdicts['noop-calls']).toBe('missed'); // one run needed 3 calls per account
     expect(verdicts['noop-wall']).toBe('met'); // median 1,450 ms
     expect(verdicts.help).toBe('met'); // median 290 ms
+  });
+
+  it("judges the relationship commands on their medians against issue 16's goals", () => {
+    const results = base();
+    const timing = (walls: number[], answered = 20) => ({ command: 'crm-mail', wallMs: summarize(walls, 0), answered });
+    results.relationships = {
+      storedMessages: 100_000,
+      repetitions: 3,
+      investors: timing([900, 950, 1400], 180),
+      investor: { ...timing([280, 320, 330], 475), investorCopies: 475 },
+      searchRare: { ...timing([150, 160, 170]), word: 'rare', messagesWithWord: 25 },
+      searchCommon: { ...timing([290, 310, 320]), word: 'common', messagesWithWord: 100_000 },
+      indexBytes: 10,
+      databaseBytes: 100,
+      indexShare: 0.1,
+    };
+    const verdicts = Object.fromEntries(targetsOf(results).map((target) => [target.id, target.verdict]));
+    expect(verdicts['investors-table']).toBe('met'); // median 950 ms < 1 s
+    expect(verdicts['investor-timeline']).toBe('missed'); // median 320 ms
+    expect(verdicts['search-rare']).toBe('met');
+    expect(verdicts['search-common']).toBe('missed'); // median 310 ms
   });
 
   it('calls peak RSS flat only when the large mailbox needs at most 10% more than the small one', () => {

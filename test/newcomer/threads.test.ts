@@ -190,6 +190,18 @@ describe('crm-mail thread <id>', () => {
   });
 });
 
+describe('crm-mail investor on merged threads', () => {
+  it('shows a conversation whose mailbox threads were merged as one thread under its root', async () => {
+    const result = await runCli(['--json', 'investor', '1'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    const timeline = JSON.parse(result.stdout) as { entries: Array<{ kind: string; threadId: number | null; messages: number; direction: string; partners: Array<{ address: string }> }> };
+    const threads = timeline.entries.filter((entry) => entry.kind === 'thread');
+    expect(threads).toHaveLength(1);
+    expect(threads[0]).toMatchObject({ threadId: 1, messages: 2, direction: 'two-way' });
+    expect(threads[0]!.partners.map((partner) => partner.address)).toEqual(['jane@northwind.vc', 'omar@northwind.vc']);
+  });
+});
+
 describe('thread text helpers', () => {
   it('folds runs of quoted lines and Outlook history blocks', () => {
     expect(foldQuotedHistory(['Yes.', '> a', '>', '> b', '', 'Later text'])).toEqual(['Yes.', '[3 quoted lines folded]', '', 'Later text']);

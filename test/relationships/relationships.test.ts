@@ -4,11 +4,11 @@
  * against figures this file computes on its own from the scenario's ground truth.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCENARIOS, type Scenario } from '../../src/emulator/index.js';
 import { openDatabase, type Db } from '../../src/db/open.js';
-import { runCli } from '../helpers/cli.js';
+import { PROJECT_ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startFirm, type Firm } from '../sync/firm.js';
 
@@ -268,6 +268,34 @@ describe('crm-mail investors', () => {
     const lines = plain.stdout.trim().split('\n');
     expect(lines).toHaveLength(rows.length + 1);
     expect(lines.find((line) => line.startsWith(`#${target.id} `))).toContain('1 pending proposal');
+  });
+});
+
+describe('crontab.example', () => {
+  it('has a weekly going-cold digest that runs as written and logs what `investors --stale 60` prints', async () => {
+    const text = readFileSync(join(PROJECT_ROOT, 'crontab.example'), 'utf8');
+    const jobs = text.split('\n').filter((line) => /^[^#\s]/.test(line) && !line.includes('='));
+    const digest = jobs.filter((line) => / investors /.test(line));
+    expect(digest).toHaveLength(1);
+    const fields = digest[0]!.split(/\s+/);
+    const [minute, hour, dayOfMonth, month, dayOfWeek] = fields;
+    expect([minute, hour].every((field) => /^\d+$/.test(field!))).toBe(true);
+    expect([dayOfMonth, month]).toEqual(['*', '*']);
+    expect(dayOfWeek).toMatch(/^[0-7]$/); // once a week
+    const command = fields.slice(5).join(' ');
+    const [invocation, redirect] = command.split(' >> ');
+    expect(redirect).toMatch(/^\/var\/log\/crm-mail\/[\w-]+\.log 2>&1$/);
+    const args = invocation!.split(' ');
+    expect(args[0]).toBe('crm-mail');
+    const envFile = args.indexOf('--env-file');
+    expect(envFile).toBe(1);
+    const rest = args.slice(envFile + 2);
+    expect(rest).toEqual(['investors', '--stale', '60']);
+    const ran = await runCli(rest, { env: firm.env });
+    expect(ran.code, ran.stderr).toBe(0);
+    const rows = await investorsJson(['--stale', '60']);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(ran.stdout).toContain(`#${row.id} `);
   });
 });
 

@@ -46,7 +46,7 @@ export function registerSearch(program: Command, ctx: CliContext): void {
     .option('--include-bulk', 'include newsletters and other bulk mail')
     .addHelpText('after', EXAMPLES)
     .action(async (words: string[], options: SearchOptions) => {
-      const { searchMail, countMatches, toMatchQuery } = await import('../../db/search.js');
+      const { searchMail, toMatchQuery } = await import('../../db/search.js');
       const query = words.join(' ');
       toMatchQuery(query); // a query with no word is a usage error before the database is opened
       const limit = parseLimit(options.limit);
@@ -58,8 +58,7 @@ export function registerSearch(program: Command, ctx: CliContext): void {
         investorIds = investorIdsFor(db, options.investor, ctx.out);
       }
       const filter = { query, investorIds, partnerEmail: options.partner, sinceMs, untilMs, includeBulk: Boolean(options.includeBulk), limit };
-      const hits = searchMail(db, filter);
-      const total = hits.length < limit ? hits.length : countMatches(db, filter);
+      const { hits, total } = searchMail(db, filter);
       if (ctx.out.json) return ctx.out.data({ query, total, results: hits.map(hitJson) });
       if (hits.length === 0) return ctx.out.line(`No captured mail matches ${inertLine(query)}${investorIds || options.partner || sinceMs || untilMs ? ' with those filters' : ''}.`);
       for (const hit of hits) renderHit(ctx, hit);
