@@ -7,8 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
-import { BIN, PROJECT_ROOT } from '../helpers/cli.js';
+import { BIN, PROJECT_ROOT, runCli } from '../helpers/cli.js';
+import { crmMailSettings, startEmulator } from '../../src/emulator/index.js';
+import { insertCrmFixture } from '../../src/db/crm.js';
+import { openDatabase } from '../../src/db/open.js';
+import { senderAuthentication } from '../../src/mail/senderAuth.js';
+import { migratedDb } from '../sync/db.js';
 import { ANN, JANE, eml, startHostileFirm, type HostileFirm } from '../sync/hostileFirm.js';
 
 const dir = tempDir('crm-mail-forged-');
@@ -98,6 +104,57 @@ describe('mail that claims a sender', () => {
       tmux('send-keys', '-t', 'review', 'q', 'Enter');
     } finally {
       spawnSync('tmux', ['-L', socket, 'kill-server']);
+    }
+  });
+});
+
+describe('senderAuthentication (Gmail\'s Authentication-Results, From domain aligned)', () => {
+  it('reads only the topmost Gmail header, and a pass only for the From domain or its registered domain', () => {
+    const value = (line: string) => line.replace(/^Authentication-Results:\s*/, '');
+    expect(senderAuthentication([value(annPass)], ANN)).toBe('dkim');
+    expect(senderAuthentication([value(gmailFail), value(forgedPass)], JANE)).toBe('none');
+    // A relay's header above Gmail's is skipped; Gmail's own decides.
+    expect(senderAuthentication(['relay.example.net; dkim=pass header.d=northwind.vc', value(forgedPass)], JANE)).toBe('dkim');
+    expect(senderAuthentication(['mx.google.com; dkim=pass header.d=mail.harborview-pension.com'], ANN)).toBe('dkim');
+    expect(senderAuthentication(['mx.google.com; dkim=pass header.d=attacker.example; spf=pass smtp.mailfrom=bounce@attacker.example'], ANN)).toBe('none');
+    expect(senderAuthentication(['mx.google.com; dkim=fail header.d=harborview-pension.com; spf=pass (google.com: ok) smtp.mailfrom=harborview-pension.com'], ANN)).toBe('spf');
+    expect(senderAuthentication(['mx.google.com; dmarc=pass header.from=harborview-pension.com'], ANN)).toBe('none');
+    expect(senderAuthentication([], ANN)).toBe('none');
+    expect(senderAuthentication([value(annPass)], undefined)).toBe('none');
+  });
+});
+
+describe('a partner\'s mail in a colleague\'s mailbox', () => {
+  it('is sent in both mailboxes once the sender\'s SENT copy is stored, and received while only the colleague\'s copy is', async () => {
+    const OMAR = 'omar@northwind.vc';
+    const raw = eml([`From: Jane Doe <${JANE}>`, `To: ${ANN}`, `Cc: ${OMAR}`, 'Subject: Next steps', 'Date: Fri, 6 Nov 2026 10:00:00 +0000', 'Message-ID: <cc-5@northwind.vc>'], 'Here are the next steps.');
+    const internalDate = Date.parse('2026-11-06T10:00:00Z');
+    const emu = await startEmulator({ quotaUnitsPerSec: 0, mailboxes: { [OMAR]: [{ raw, labelIds: ['INBOX'], internalDate }], [JANE]: [] } });
+    try {
+      const dbPath = join(dir, 'two-partners.db');
+      const db = await migratedDb(dbPath);
+      insertCrmFixture(db, { users: [{ email: JANE, name: 'Jane Doe' }, { email: OMAR, name: 'Omar Haddad' }], investors: [{ id: 1, name: 'Ann Lee', email: `"Ann Lee" <${ANN}>` }] });
+      db.close();
+      const env = { CRM_DB_PATH: dbPath, ...crmMailSettings(emu), CRM_GMAIL_ATTACHMENTS_DIR: join(dir, 'two-attachments'), NO_PROXY: '127.0.0.1,localhost' };
+      expect((await runCli(['enroll-all'], { env })).code).toBe(0);
+      const directions = async () => {
+        expect((await runCli(['sync', '--no-propose'], { env })).code).toBe(0);
+        const check = openDatabase(dbPath);
+        try {
+          return check.prepare('SELECT a.email AS box, e.direction, e.sender_auth AS auth FROM emails e JOIN email_accounts a ON a.id = e.account_id ORDER BY a.email').all();
+        } finally {
+          check.close();
+        }
+      };
+      // Only Omar's Cc copy, which nothing authenticates: it could be a forgery, so it is not "sent".
+      expect(await directions()).toEqual([{ box: OMAR, direction: 'received', auth: 'none' }]);
+      emu.addMessage(JANE, raw, { labelIds: ['SENT'], internalDate });
+      expect(await directions()).toEqual([
+        { box: JANE, direction: 'sent', auth: 'sent' },
+        { box: OMAR, direction: 'sent', auth: 'none' },
+      ]);
+    } finally {
+      await emu.stop();
     }
   });
 });
