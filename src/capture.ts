@@ -7,7 +7,7 @@ import type { Db } from './db/open.js';
 import type { CanonicalMessage } from './mail/parse.js';
 import type { InvestorIndex, MatchResult } from './match/investorIndex.js';
 import { bodyDigest } from './mail/parse.js';
-import { findEmailByGmailId, flagDifferingCopies, insertEmail, listEmailsForRematch, matchesOf, replaceMatches, replaceParticipants, setLabels, updateEmail, type EmailValues } from './db/emails.js';
+import { findEmailByGmailId, flagDifferingCopies, insertEmail, listEmailsForRematch, matchesOf, replaceMatches, replaceParticipants, setLabels, settleSentDirection, updateEmail, type EmailValues, type SenderCheck } from './db/emails.js';
 import { getAttachment, markAttachmentSkipped, upsertAttachmentStub } from './db/attachments.js';
 import { resolveThread } from './threads.js';
 import { storeAttachmentNow, type AttachmentStore } from './attachments.js';
@@ -42,6 +42,11 @@ export function copyId(message: CanonicalMessage): string {
 /** What a mailbox's sharing level keeps of a message: metadata drops the subject as well as the content. */
 function withheldAt(level: ShareLevel): Withheld | null {
   return level === 'full' ? null : level === 'metadata' ? 'subject' : 'body';
+}
+
+/** Who vouches for the copy's sender: Gmail's SENT label (the owner sent it), else its authentication results. */
+function senderCheck(message: CanonicalMessage): SenderCheck {
+  return message.gmailId !== undefined && message.labelIds.includes('SENT') ? 'sent' : message.senderAuth;
 }
 
 function emailValues(input: CaptureInput, threadId: number, level: ShareLevel): EmailValues {
@@ -81,6 +86,7 @@ function emailValues(input: CaptureInput, threadId: number, level: ShareLevel): 
     contentLevel,
     bodyDigest: full ? bodyDigest(message.text) || null : null,
     withheld,
+    senderAuth: senderCheck(message),
   };
 }
 
@@ -143,6 +149,7 @@ export function captureMessage(db: Db, input: CaptureInput): CaptureResult {
   replaceMatches(db, emailId, input.match.investors);
   if (values.contentLevel === 'full') storeAttachmentRows(db, emailId, input);
   flagDifferingCopies(db, message.messageKey);
+  settleSentDirection(db, message.messageKey);
   return { emailId, threadId, inserted: !existing };
 }
 

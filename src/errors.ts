@@ -34,6 +34,17 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * Reasons of credential errors found before Google is asked (the key file itself), so the doctor
+ * can advise from what went wrong rather than from the auth method.
+ */
+export const CREDENTIAL_REASON = {
+  keyFileMode: 'key_file_mode',
+  keyFileUnreadable: 'key_file_unreadable',
+  keyFileMalformed: 'key_file_malformed',
+  noConsent: 'no_consent',
+} as const;
+
 export interface CrmMailErrorOptions {
   cause?: unknown;
   /** HTTP status when the error came from an HTTP answer. */

@@ -25,6 +25,7 @@ import type { Draft, DraftInput, Drafter, DrafterKind } from './drafter.js';
 import { buildNoteLine, noteDate, type NoteDirection } from './noteLine.js';
 import { RuleDrafter } from './ruleDrafter.js';
 import { newPartOfBody } from './text.js';
+import { parseAddressCell } from '../mail/addresses.js';
 
 export interface ProposeOptions {
   /** Candidates handled per run; default 50. */
@@ -93,57 +94,70 @@ export async function openDrafter(kind: DrafterKind, config: Pick<Config, 'model
   return LlamaDrafter.open({ modelPath: config.modelPath!, threads: config.modelThreads ?? availableParallelism(), log });
 }
 
-interface Address {
-  address: string;
-  name?: string;
-}
-
-function parseAddresses(json: string | null): Address[] {
+/** The addresses of a stored address list (emails.to_json / cc_json), lower-case; their display names are not read. */
+function addressesIn(json: string | null): string[] {
   if (!json) return [];
   try {
     const value = JSON.parse(json) as unknown;
     if (!Array.isArray(value)) return [];
     return value
-      .filter((item): item is { address: unknown; name?: unknown } => typeof item === 'object' && item !== null)
+      .filter((item): item is { address: unknown } => typeof item === 'object' && item !== null)
       .filter((item) => typeof item.address === 'string' && item.address !== '')
-      .map((item) => ({ address: String(item.address).toLowerCase(), name: typeof item.name === 'string' && item.name.trim() !== '' ? item.name : undefined }));
+      .map((item) => String(item.address).toLowerCase());
   } catch {
     return [];
   }
 }
 
-function shown(address: Address): string {
-  return address.name ? `${address.name} <${address.address}>` : address.address;
+type NameOf = (address: string) => string;
+
+/**
+ * The name a line gives a participant, from the CRM only: a user's name, else the name the
+ * investor's email cell gives that address, else the bare address. A display name in the mail is
+ * never used: anyone can write "Ann Lee: commitment approved 50M" there.
+ */
+function crmNames(db: Db, source: SourceEmail, addresses: readonly string[]): { nameOf: NameOf; users: ReturnType<typeof usersByAddress> } {
+  const users = usersByAddress(db, [...addresses]);
+  const contacts = new Map<string, string>();
+  for (const entry of parseAddressCell(source.investorEmailCell)) if (entry.name) contacts.set(entry.address, entry.name);
+  const nameOf: NameOf = (address) => {
+    const key = address.toLowerCase();
+    const user = users.get(key);
+    return (user ? (user.name ?? user.email) : undefined) ?? contacts.get(key) ?? key;
+  };
+  return { nameOf, users };
 }
 
-/** Who the line names: the firm's partners on the message and the investor's contacts. */
+function participantsOf(source: SourceEmail): string[] {
+  const from = source.fromAddress ? [source.fromAddress.toLowerCase()] : [];
+  return [...from, ...addressesIn(source.toJson), ...addressesIn(source.ccJson)];
+}
+
+/** Who the line names: the firm's partners on the message and the investor's contacts, by their CRM names. */
 export function describePeople(db: Db, source: SourceEmail): { partners: string[]; contacts: string[] } {
-  const from: Address[] = source.fromAddress ? [{ address: source.fromAddress.toLowerCase(), name: source.fromName ?? undefined }] : [];
-  const participants = [...from, ...parseAddresses(source.toJson), ...parseAddresses(source.ccJson)];
-  const users = usersByAddress(
-    db,
-    participants.map((item) => item.address),
-  );
+  const participants = participantsOf(source);
+  const { nameOf, users } = crmNames(db, source, participants);
   const partners: string[] = [];
-  for (const participant of participants) {
-    const user = users.get(participant.address);
-    const name = user ? (user.name ?? user.email) : undefined;
+  for (const address of participants) {
+    const name = users.has(address) ? nameOf(address) : undefined;
     if (name && !partners.includes(name)) partners.push(name);
   }
-  const nameOf = new Map<string, string>();
-  for (const participant of participants) if (participant.name && !nameOf.has(participant.address)) nameOf.set(participant.address, participant.name);
-  const contacts = source.matchedAddresses.map((address) => nameOf.get(address) ?? address);
+  const contacts = source.matchedAddresses.map(nameOf);
   return { partners: partners.length > 0 ? partners : source.mailboxOwners, contacts: contacts.length > 0 ? contacts : [source.investorName] };
 }
 
-function draftInput(source: SourceEmail, direction: NoteDirection, dateMs: number): DraftInput {
-  const from: Address = { address: source.fromAddress ?? '', name: source.fromName ?? undefined };
+function draftInput(db: Db, source: SourceEmail, direction: NoteDirection, dateMs: number): DraftInput {
+  const { nameOf } = crmNames(db, source, participantsOf(source));
+  const shown = (address: string): string => {
+    const name = nameOf(address);
+    return name === address ? address : `${name} <${address}>`;
+  };
   return {
     direction,
     subject: source.subject ?? '',
-    from: shown(from),
-    to: parseAddresses(source.toJson).map(shown),
-    cc: parseAddresses(source.ccJson).map(shown),
+    from: source.fromAddress ? shown(source.fromAddress.toLowerCase()) : '',
+    to: addressesIn(source.toJson).map(shown),
+    cc: addressesIn(source.ccJson).map(shown),
     date: noteDate(dateMs),
     newText: newPartOfBody(source.bodyText ?? source.snippet ?? ''),
   };
@@ -217,7 +231,7 @@ export async function runPropose(db: Db, config: Config, options: ProposeOptions
       const metadataOnly = source.withheld === 'subject';
       try {
         // Nothing but headers was kept: the line says who wrote to whom and when, never more.
-        draft = metadataOnly ? { summary: METADATA_ONLY_SUMMARY[direction] } : await drafter.draft(draftInput(source, direction, key.dateMs));
+        draft = metadataOnly ? { summary: METADATA_ONLY_SUMMARY[direction] } : await drafter.draft(draftInput(db, source, direction, key.dateMs));
         tokensIn += draft.tokensIn ?? 0;
         tokensOut += draft.tokensOut ?? 0;
         consecutiveFailures = 0;

@@ -112,5 +112,6 @@ export function proposalJson(proposal: Proposal): Record<string, unknown> {
     withdrawnReason: proposal.withdrawnReason,
     withdrawnAt: proposal.withdrawnAt,
     copiesDiffer: proposal.copiesDiffer === 1,
+    unverifiedSender: proposal.unverifiedSender === 1,
   };
 }

@@ -39,6 +39,7 @@ export interface EmailRow {
   content_level: 'metadata' | 'full';
   body_digest: string | null;
   copies_differ: number;
+  sender_auth: SenderCheck | null;
   withheld: Withheld | null;
   withheld_reason: WithheldReason | null;
   deleted_at: string | null;
@@ -78,7 +79,12 @@ export interface EmailValues {
   bodyDigest: string | null;
   /** What the mailbox's sharing level held back (NULL: nothing). */
   withheld: Withheld | null;
+  /** Who vouches for the sender: the SENT label, DKIM/SPF for the From domain, or nothing. */
+  senderAuth: SenderCheck;
 }
+
+/** emails.sender_auth (migration 0013). */
+export type SenderCheck = 'sent' | 'dkim' | 'spf' | 'none';
 
 function params(values: EmailValues): unknown[] {
   return [
@@ -111,13 +117,14 @@ function params(values: EmailValues): unknown[] {
     values.bodyDigest,
     values.withheld,
     values.withheld === null ? null : 'sharing',
+    values.senderAuth,
   ];
 }
 
 const COLUMNS =
   'gmail_thread_id, thread_id, message_key, rfc_message_id, in_reply_to, references_ids, subject, from_address, from_name, ' +
   'to_json, cc_json, bcc_json, reply_to_json, date_header, sent_ms, internal_date_ms, direction, label_ids, snippet, body_text, ' +
-  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level, body_digest, withheld, withheld_reason';
+  'size_estimate, gmail_history_id, is_bulk, bulk_signals, parse_problems, content_level, body_digest, withheld, withheld_reason, sender_auth';
 
 export function insertEmail(db: Db, values: EmailValues): number {
   const placeholders = COLUMNS.split(',').map(() => '?').join(', ');
@@ -150,6 +157,20 @@ export function flagDifferingCopies(db: Db, messageKey: string): void {
     `UPDATE emails SET copies_differ =
        (SELECT count(DISTINCT body_digest) > 1 FROM emails WHERE message_key = @key AND deleted_at IS NULL AND body_digest IS NOT NULL)
       WHERE message_key = @key`,
+  ).run({ key: messageKey });
+}
+
+/**
+ * A logical message the firm sent is 'sent' in every mailbox: once one copy is known sent (the
+ * sender's own, SENT-labelled), its colleagues' copies of it, judged 'received' from their own
+ * labels, are corrected.
+ */
+export function settleSentDirection(db: Db, messageKey: string): void {
+  statement(
+    db,
+    `UPDATE emails SET direction = 'sent'
+      WHERE message_key = @key AND direction = 'received'
+        AND EXISTS (SELECT 1 FROM emails s WHERE s.message_key = @key AND s.deleted_at IS NULL AND s.direction = 'sent')`,
   ).run({ key: messageKey });
 }
 

@@ -65,6 +65,8 @@ interface SourceRow {
   withheld: 'body' | 'subject' | null;
   investorId: number;
   investorName: string;
+  /** The investor's email cell as the CRM holds it (`"Ann Lee" <ann@x.com>; ops@x.com`): the contacts' names. */
+  investorEmailCell: string | null;
 }
 
 /** The mailbox copy a note is drafted from, with what the line needs. */
@@ -82,7 +84,7 @@ export function loadSourceEmail(db: Db, messageKey: string, investorId: number):
       `SELECT e.id AS emailId, e.message_key AS messageKey, e.rfc_message_id AS rfcMessageId, e.subject,
               e.from_address AS fromAddress, e.from_name AS fromName, e.to_json AS toJson, e.cc_json AS ccJson,
               e.direction, e.internal_date_ms AS internalDateMs, e.body_text AS bodyText, e.snippet, e.withheld,
-              i.id AS investorId, i.name AS investorName
+              i.id AS investorId, i.name AS investorName, i.email AS investorEmailCell
          FROM emails e
          JOIN email_investor_matches m ON m.email_id = e.id AND m.investor_id = @investorId
          JOIN investors i ON i.id = m.investor_id
@@ -196,6 +198,8 @@ export interface Proposal {
   withdrawnAt: string | null;
   /** 1 when the mailbox copies of the message do not all read the same. */
   copiesDiffer: number;
+  /** 1 when no copy's sender is vouched for (no SENT label, no DKIM/SPF pass for the From domain). */
+  unverifiedSender: number;
 }
 
 const PROPOSAL_SELECT = `
@@ -205,7 +209,9 @@ const PROPOSAL_SELECT = `
          p.final_note AS finalNote, p.drafter, p.model, p.tokens_in AS tokensIn, p.tokens_out AS tokensOut,
          p.created_at AS createdAt, p.decided_by AS decidedBy, u.name AS decidedByName, u.email AS decidedByEmail,
          p.decided_at AS decidedAt, p.withdrawn_reason AS withdrawnReason, p.withdrawn_at AS withdrawnAt,
-         EXISTS (SELECT 1 FROM emails c WHERE c.message_key = p.message_key AND c.copies_differ = 1) AS copiesDiffer
+         EXISTS (SELECT 1 FROM emails c WHERE c.message_key = p.message_key AND c.copies_differ = 1) AS copiesDiffer,
+         (EXISTS (SELECT 1 FROM emails c WHERE c.message_key = p.message_key AND c.sender_auth = 'none')
+          AND NOT EXISTS (SELECT 1 FROM emails c WHERE c.message_key = p.message_key AND c.sender_auth IN ('sent', 'dkim', 'spf'))) AS unverifiedSender
     FROM email_activity_proposals p
     JOIN investors i ON i.id = p.investor_id
     LEFT JOIN emails e ON e.id = p.email_id

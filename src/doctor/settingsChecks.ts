@@ -71,9 +71,11 @@ function readKeyFile(path: string): KeyFileFacts {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    return { problem: `is not readable JSON (${(error as Error).message.split('\n')[0]})` };
+  } catch {
+    // The parser's message quotes the file's first characters (key material): never shown.
+    return { problem: 'is not valid JSON (its content is not shown)' };
   }
+  if (parsed === null || typeof parsed !== 'object') return { problem: 'is not a JSON object (its content is not shown)' };
   const key = parsed as { type?: unknown; client_email?: unknown; client_id?: unknown; private_key?: unknown };
   if (key.type !== 'service_account') return { problem: 'is not a service-account key (its "type" is not "service_account")' };
   if (typeof key.client_email !== 'string' || key.client_email === '') return { problem: 'has no client_email' };

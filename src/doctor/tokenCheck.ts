@@ -3,11 +3,12 @@
  * credentials code sync uses, so delegation (or OAuth consent) is proven before cron runs. The
  * token itself is never shown.
  */
+import { resolve } from 'node:path';
 import type { Config } from '../config.js';
 import type { Db } from '../db/open.js';
 import { enrolledAccounts } from '../db/schemaInfo.js';
 import { fail, ok, warn, type CheckResult } from './result.js';
-import { GMAIL_SCOPE } from './settingsChecks.js';
+import { tokenFix } from './tokenAdvice.js';
 
 /** Gets an access token for one user; throws the gmail layer's typed error when it cannot. */
 export type TokenProbe = (config: Readonly<Config>, dbPath: string, user: string) => Promise<void>;
@@ -19,12 +20,9 @@ export async function checkToken(config: Readonly<Config>, db: Db, dbPath: strin
   try {
     await exchange(config, dbPath, account.email);
   } catch (error) {
-    const message = (error as Error).message;
-    const fix =
-      config.authMethod === 'dwd'
-        ? `in the Admin console (Security > Access and data control > API controls > Domain-wide delegation) authorize the service account's client id for ${GMAIL_SCOPE}`
-        : `the partner consents again: crm-mail auth oauth ${account.email}`;
-    return fail('token', `token exchange for ${account.email} failed: ${message}`, fix);
+    const failure = error as Error & { kind?: string; reason?: string };
+    const fix = tokenFix({ kind: failure.kind, reason: failure.reason }, config.authMethod, account.email, config.saKeyPath ? resolve(config.saKeyPath) : undefined);
+    return fail('token', `token exchange for ${account.email} failed: ${failure.message}`, fix);
   }
   return ok('token', `token exchange for ${account.email} works (${config.authMethod}${config.tokenUrl ? `, ${config.tokenUrl}` : ''})`);
 }

@@ -16,7 +16,7 @@
 import { statSync, readFileSync } from 'node:fs';
 import { JWT, OAuth2Client } from 'google-auth-library';
 import type { Config } from '../config.js';
-import { AuthError, ConfigError, CrmMailError, TransientError, readGoogleError } from '../errors.js';
+import { AuthError, ConfigError, CREDENTIAL_REASON, CrmMailError, TransientError, readGoogleError } from '../errors.js';
 import type { Db } from '../db/open.js';
 import { markNeedsConsent, readSealedRefreshToken } from '../db/oauthTokens.js';
 import { open } from './secretBox.js';
@@ -55,32 +55,43 @@ export function checkKeyFileMode(path: string): void {
   try {
     mode = statSync(path).mode;
   } catch (error) {
-    throw new AuthError(`cannot read the service-account key file ${path} (CRM_GMAIL_SA_KEY_PATH): ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
+    throw new AuthError(`cannot read the service-account key file ${path} (CRM_GMAIL_SA_KEY_PATH): ${(error as NodeJS.ErrnoException).code ?? 'error'}.`, {
+      reason: CREDENTIAL_REASON.keyFileUnreadable,
+    });
   }
   if ((mode & 0o077) !== 0) {
     throw new AuthError(
       `the service-account key file ${path} has mode ${(mode & 0o777).toString(8)}, readable by group or others; ` +
         `it holds a private key. Run: chmod 600 ${path}`,
+      { reason: CREDENTIAL_REASON.keyFileMode },
     );
   }
 }
 
 export function readServiceAccountKey(path: string): ServiceAccountKey {
   checkKeyFileMode(path);
+  const malformed = { reason: CREDENTIAL_REASON.keyFileMalformed };
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch {
-    throw new AuthError(`the service-account key file ${path} is not valid JSON; download a new JSON key for the service account.`);
+  } catch (error) {
+    // Never the parser's message: it quotes the file's first characters, which may be key material.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code) throw new AuthError(`cannot read the service-account key file ${path} (CRM_GMAIL_SA_KEY_PATH): ${code}.`, { reason: CREDENTIAL_REASON.keyFileUnreadable });
+    throw new AuthError(`the service-account key file ${path} is not valid JSON; download a new JSON key for the service account.`, malformed);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new AuthError(`the service-account key file ${path} is not a JSON object; download a new JSON key for the service account.`, malformed);
   }
   const clientEmail = json.client_email;
   const privateKey = json.private_key;
   const clientId = json.client_id;
   if (json.type !== undefined && json.type !== 'service_account') {
-    throw new AuthError(`${path} is a "${String(json.type)}" credential, not a service-account key (type "service_account").`);
+    // The value itself is not quoted: whatever the file holds stays out of messages.
+    throw new AuthError(`${path} is not a service-account key (its "type" is not "service_account").`, malformed);
   }
   if (typeof clientEmail !== 'string' || typeof privateKey !== 'string' || !privateKey.includes('PRIVATE KEY')) {
-    throw new AuthError(`${path} lacks client_email or private_key: it is not a service-account JSON key.`);
+    throw new AuthError(`${path} lacks client_email or private_key: it is not a service-account JSON key.`, malformed);
   }
   return { clientEmail, privateKey, clientId: typeof clientId === 'string' || typeof clientId === 'number' ? String(clientId) : '(unknown: no client_id in the key file)' };
 }
@@ -332,7 +343,7 @@ class OAuthCredentials extends CachingProvider {
 
   protected async createClient(user: string): Promise<GmailAuthClient> {
     const refreshToken = await this.options.refreshTokenFor(user);
-    if (!refreshToken) throw new AuthError(`no Gmail consent is stored for ${user}: run \`crm-mail auth oauth ${user}\`.`);
+    if (!refreshToken) throw new AuthError(`no Gmail consent is stored for ${user}: run \`crm-mail auth oauth ${user}\`.`, { reason: CREDENTIAL_REASON.noConsent });
     this.refreshTokens.set(user, refreshToken);
     const client = new OAuth2Client({
       clientId: this.options.clientId,
@@ -394,7 +405,7 @@ export function credentialsFromConfig(config: Config, deps: { db: Db }): Credent
     tokenUrl: config.tokenUrl,
     refreshTokenFor: (user) => {
       const sealed = readSealedRefreshToken(deps.db, user);
-      if (!sealed) throw new AuthError(`no Gmail consent is stored for ${user}: run \`crm-mail auth oauth ${user}\`.`);
+      if (!sealed) throw new AuthError(`no Gmail consent is stored for ${user}: run \`crm-mail auth oauth ${user}\`.`, { reason: CREDENTIAL_REASON.noConsent });
       return open(sealed, key, mailboxKey(user));
     },
     onRevoked: (user) => markNeedsConsent(deps.db, user, 'the OAuth refresh token was revoked or expired; run crm-mail auth oauth to consent again'),

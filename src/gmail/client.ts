@@ -23,7 +23,7 @@ import {
 import { isLoopbackUrl, type CredentialProvider, type GmailAuthClient } from './auth.js';
 import { BatchFormatError, decodeBatch, encodeBatch, matchBatchResponses, type BatchPart } from './batch.js';
 import { QuotaLimiter, realSleep, Semaphore, type Sleep } from './limits.js';
-import { quotaModel, quotaRateOf, type GmailMethod, type QuotaModel, type QuotaModelName } from './quotaModel.js';
+import { quotaModel, quotaRateOf, wasCharged, type GmailMethod, type QuotaModel, type QuotaModelName } from './quotaModel.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isConcurrencyLimit, isExpiredAccessToken, isRateLimit, retryDelay, toCrmMailError, type RetryPolicy } from './retry.js';
 import { mailboxKey } from '../mail/addresses.js';
 
@@ -34,7 +34,10 @@ export type MessageFormat = 'minimal' | 'metadata' | 'full' | 'raw';
 export interface GmailCallStats {
   /** Gmail API requests made, retries included; each part of a batch counts as one (as Gmail counts them). */
   calls: number;
-  /** Quota units those calls were charged. */
+  /**
+   * Quota units Gmail charged: counted when a request (or batch part) is answered, and only for the
+   * answers Gmail charges (see wasCharged); a refused, reset or failed attempt costs nothing.
+   */
   units: number;
   /** Attempts repeated after a retryable failure (a re-sent batch part counts once). */
   retries: number;
@@ -268,13 +271,30 @@ export class GmailAccountClient {
     return this.quotaWaitMs(Math.min(count * this.model.units['messages.get'], this.quota.capacity));
   }
 
+  /** Requests on their way to Gmail (each batch part one). Their units are counted by `charged` once answered. */
   private count(method: string, calls: number): void {
-    const units = calls * this.model.units[method as GmailMethod];
     this.counters.calls += calls;
+    (this.counters.byMethod[method] ??= { calls: 0, units: 0 }).calls += calls;
+  }
+
+  /** Units of `calls` requests Gmail answered and charged. */
+  private charged(method: string, calls: number): void {
+    const units = calls * this.model.units[method as GmailMethod];
     this.counters.units += units;
-    const entry = (this.counters.byMethod[method] ??= { calls: 0, units: 0 });
-    entry.calls += calls;
-    entry.units += units;
+    (this.counters.byMethod[method] ??= { calls: 0, units: 0 }).units += units;
+  }
+
+  /** Sends one request and counts its units when Gmail's answer is one it charges for. */
+  private async sendCharged<T>(spec: CallSpec, send: () => Promise<T>): Promise<T> {
+    try {
+      const value = await send();
+      this.charged(spec.method, 1);
+      return value;
+    } catch (error) {
+      const failure = toCrmMailError(error, spec);
+      if (wasCharged(failure)) this.charged(spec.method, 1);
+      throw failure;
+    }
   }
 
   /** The generated client bound to the user's auth client (the same object for the account's life). */
@@ -326,7 +346,7 @@ export class GmailAccountClient {
           spent = await this.spend(this.model.units[spec.method]);
           this.count(spec.method, 1);
           this.counters.httpRequests++;
-          return await send(api);
+          return await this.sendCharged(spec, () => send(api));
         } finally {
           spent?.();
           release();
@@ -598,6 +618,7 @@ export class GmailAccountClient {
       const answer = answers.get(item.id);
       const context = this.where('messages.get', item.id);
       if (answer && answer.status >= 200 && answer.status < 300 && answer.body && typeof answer.body === 'object') {
+        this.charged('messages.get', 1);
         results.set(item.id, answer.body as gmail_v1.Schema$Message);
         continue;
       }
@@ -605,6 +626,7 @@ export class GmailAccountClient {
       const error = answer
         ? classifyHttpError({ status: answer.status, body: answer.body, headers: answer.headers, context })
         : new TransientError(`${context}: the batch answer had no part for this message; will retry.`);
+      if (wasCharged(error)) this.charged('messages.get', 1);
       if (isExpiredAccessToken(error) && !item.reauthorized) {
         if (!reauthorized && !renewed) {
           renewed = true;

@@ -100,3 +100,13 @@ export function quotaRateOf(model: QuotaModel, budget: number): { unitsPerGet: n
 export function quotaBoundMs(model: QuotaModel, budget: number, gets: number): number {
   return ((gets * model.units['messages.get']) / budget) * model.windowMs;
 }
+
+/**
+ * Whether Gmail charged a request that came back as this error. Gmail charges the calls it serves,
+ * a 404 or a 400 included; a request refused for quota or concurrency, refused at the door for its
+ * credentials, or lost to a 5xx or a dropped connection was never served and costs nothing. The
+ * emulator's meter charges the same way (docs/emulator.md).
+ */
+export function wasCharged(error: { kind: string }): boolean {
+  return error.kind === 'not_found' || error.kind === 'history_expired' || error.kind === 'permanent';
+}

@@ -14,6 +14,7 @@ import { normalizeAddress, type Address } from './addresses.js';
 import { decodeEntities, htmlToText } from './htmlText.js';
 import { stripTerminalSequences } from './terminalText.js';
 import { isOversizedHeaderBlock, reduceHeaderBlock } from './boundedHeaders.js';
+import { senderAuthentication, type SenderAuth } from './senderAuth.js';
 
 export type { Address } from './addresses.js';
 
@@ -80,6 +81,8 @@ export interface CanonicalMessage {
   snippet: string;
   attachments: CanonicalAttachment[];
   bulk: BulkSignals;
+  /** Whether Gmail's Authentication-Results vouch for the From domain (DKIM or SPF pass); 'none' when not. */
+  senderAuth: SenderAuth;
   /** What could not be parsed; the rest of the message is as good as it could be made. */
   problems: string[];
 }
@@ -205,6 +208,11 @@ function rawHeader(lines: readonly HeaderLine[], key: string): string | undefine
   return found.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
 }
 
+/** The raw values of every header with this (lower-case) name, in header order, unfolded. */
+function allRawHeaders(lines: readonly HeaderLine[], key: string): string[] {
+  return lines.filter((entry) => entry.key === key).map((entry) => entry.line.slice(entry.line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
+}
+
 function addressesFrom(value: AddressObject | AddressObject[] | undefined, role: string, problems: string[]): Address[] {
   if (!value) return [];
   const objects = Array.isArray(value) ? value : [value];
@@ -292,7 +300,7 @@ export function gmailPartId(imapPartId: string | null | undefined): string {
 
 /** A message with nothing in it yet: empty lists and texts, not bulk, no problems. */
 export function blankMessage(messageKey = ''): CanonicalMessage {
-  return { labelIds: [], messageKey, references: [], subject: '', to: [], cc: [], bcc: [], replyTo: [], text: '', snippet: '', attachments: [], bulk: { isBulk: false }, problems: [] };
+  return { labelIds: [], messageKey, references: [], subject: '', to: [], cc: [], bcc: [], replyTo: [], text: '', snippet: '', attachments: [], bulk: { isBulk: false }, senderAuth: 'none', problems: [] };
 }
 
 function emptyMessage(meta: GmailMeta | undefined, problems: string[]): CanonicalMessage {
@@ -348,6 +356,7 @@ function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: s
   }
 
   message.bulk = bulkSignals(lines);
+  message.senderAuth = senderAuthentication(allRawHeaders(lines, 'authentication-results'), message.from?.address);
 
   if (withBody) {
     let text = parsed.text ?? '';

@@ -61,6 +61,11 @@ export type MatchableMessage = {
   cc: Address[];
   bcc: Address[];
   replyTo: Address[];
+  /** The copy's Gmail id: a copy read from Gmail has one (and labels that say whether it was sent). */
+  gmailId?: string;
+  labelIds?: readonly string[];
+  /** Whether Gmail's Authentication-Results vouch for the From domain ('dkim' / 'spf'), else 'none'. */
+  senderAuth?: string;
 };
 
 /** Default bound on one Gmail `q` string, in characters before URL encoding. */
@@ -149,6 +154,20 @@ export class InvestorIndex {
     return this.internal.some((d) => isSameOrSubdomain(domain, d));
   }
 
+  /**
+   * Whether the firm sent this copy. Anyone can write a partner's address in From, so for a copy
+   * read from Gmail the From header alone never decides: the SENT label does (Gmail sets it on the
+   * sender's own copy), or a From at the firm that Gmail authenticated (a colleague's copy of a
+   * partner's mail, with DKIM or SPF passing for the firm's domain). A file has neither, so its
+   * From header is all there is.
+   */
+  private sentByFirm(message: MatchableMessage, fromAddress: string, account: string | undefined): boolean {
+    const fromFirm = fromAddress !== '' && this.isInternal(fromAddress, account);
+    if (message.gmailId === undefined) return fromFirm;
+    if ((message.labelIds ?? []).includes('SENT')) return true;
+    return fromFirm && (message.senderAuth === 'dkim' || message.senderAuth === 'spf');
+  }
+
   /** The exclusion an address falls under, if any. */
   exclusionFor(address: string): string | undefined {
     if (this.excludedAddresses.has(address)) return `address ${address} is excluded`;
@@ -174,7 +193,7 @@ export class InvestorIndex {
     const external = participants.filter((address) => !this.isInternal(address, account));
     let direction: Direction;
     if (participants.length > 0 && external.length === 0) direction = 'internal';
-    else if (fromAddress !== '' && this.isInternal(fromAddress, account)) direction = 'sent';
+    else if (this.sentByFirm(message, fromAddress, account)) direction = 'sent';
     else direction = 'received';
 
     for (const address of everyone) {

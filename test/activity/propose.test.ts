@@ -123,7 +123,9 @@ describe('propose: candidates', () => {
     expect(shared).toMatchObject({ email_id: janeCopy, direction: 'sent', status: 'pending', drafter: 'rule', model: null, message_date_ms: at });
     expect(shared.drafted_note).toMatch(LINE);
     expect(shared.drafted_note).toMatch(/ · Sent · Jane Doe, Omar Haddad ↔ Ann Lee: Wrote re "Fund III" — Thanks for your time today\.$/);
-    expect(rows[2]!.drafted_note).toContain('↔ Charles Brun:');
+    // Names come from the CRM, never from the mail's display name ("Charles Brun" there): the seed's
+    // cell for Cedar names no one for charles@, so the line gives the address (issue 17 item 4).
+    expect(rows[2]!.drafted_note).toContain('↔ charles@cedarfo.com:');
 
     const again = await runPropose(world.db, RULE, { now: NOW });
     expect(again).toMatchObject({ candidates: 0, proposed: 0, remaining: 0 });

@@ -67,7 +67,7 @@ export function registerReview(program: Command, ctx: CliContext): void {
       if (ctx.out.json) return ctx.out.data(proposals.map(proposalJson));
       if (proposals.length === 0) return ctx.out.line(`no ${status === 'all' ? '' : status + ' '}proposals`);
       for (const proposal of proposals) {
-        const marks = proposal.copiesDiffer === 1 ? '  [copies differ]' : '';
+        const marks = `${proposal.unverifiedSender === 1 ? '  [unverified sender]' : ''}${proposal.copiesDiffer === 1 ? '  [copies differ]' : ''}`;
         ctx.out.line(`#${proposal.id}  ${proposal.status.padEnd(9)} ${inertLine(proposal.investorName)}: ${inertLine(currentNote(proposal))}${decisionSuffix(proposal)}${marks}`);
       }
     });
@@ -241,9 +241,13 @@ function addressList(json: string | null): string {
   }
 }
 
+export const UNVERIFIED_SENDER_WARNING =
+  'unverified sender: Gmail recorded no DKIM or SPF pass for the From domain and no mailbox holds it as sent, so the From header may be forged';
+
 /** What a reviewer should know before trusting a proposal's message. */
 function proposalWarnings(proposal: Proposal): string[] {
   const warnings: string[] = [];
+  if (proposal.unverifiedSender === 1) warnings.push(UNVERIFIED_SENDER_WARNING);
   if (proposal.copiesDiffer === 1) warnings.push('the mailbox copies of this message do not all read the same (crm-mail messages shows each)');
   return warnings;
 }
