@@ -55,7 +55,7 @@ export async function main(argv: string[], ctx: CliContext = new CliContext()): 
     await program.parseAsync(argv);
     return ctx.exitCode;
   } catch (error) {
-    return reportError(error, ctx);
+    return reportError(error, ctx, wantsJson(argv.slice(2)));
   } finally {
     ctx.close();
   }
@@ -79,24 +79,37 @@ function namesACommand(args: string[]): boolean {
   return false;
 }
 
+/**
+ * Whether --json was given, read from the arguments themselves: an error commander finds while
+ * parsing (unknown command or option, missing argument) comes before the options are known.
+ */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
 function exitOverrideDeep(command: Command): void {
   command.exitOverride();
   for (const child of command.commands) exitOverrideDeep(child);
 }
 
-function reportError(error: unknown, ctx: CliContext): number {
+function reportError(error: unknown, ctx: CliContext, json: boolean): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error.exitCode === 0) return EXIT.ok;
+    // commander has said it on stderr already; a --json caller still gets its one document.
+    if (json) process.stdout.write(JSON.stringify({ error: { kind: 'usage', message: error.message.replace(/^error: /, '') } }) + '\n');
+    return EXIT.usage;
   }
   if (!(error instanceof CrmMailError)) error = databaseFault(error, ctx.dbPathForErrors()) ?? error;
   if (error instanceof CrmMailError) {
     // A command that already wrote its document (e.g. what `accounts remove` would delete) keeps stdout to that one.
-    if (ctx.out.json && !ctx.out.wroteDocument) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
+    if ((ctx.out.json || json) && !ctx.out.wroteDocument) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
     process.stderr.write(`crm-mail: ${error.message}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
+  if ((ctx.out.json || json) && !ctx.out.wroteDocument) process.stdout.write(JSON.stringify({ error: { kind: 'unexpected', message } }) + '\n');
   process.stderr.write(`crm-mail: unexpected error: ${message}\n`);
   if (ctx.out.verbose && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
   return EXIT.failure;

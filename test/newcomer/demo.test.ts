@@ -77,7 +77,7 @@ describe('npm run demo', () => {
   it('captures at least one conversation that spans two partners\u2019 mailboxes', async () => {
     const result = await runCli(['--json', 'threads', '--db', join(dir, 'crm.db'), '--limit', '500']);
     expect(result.code).toBe(0);
-    const threads = JSON.parse(result.stdout) as Array<{ id: number; subject: string; bulk: boolean; partners: Array<{ address: string }>; investors: unknown[] }>;
+    const threads = (JSON.parse(result.stdout) as { threads: Array<{ id: number; subject: string; bulk: boolean; partners: Array<{ address: string }>; investors: unknown[] }> }).threads;
     expect(threads.length).toBeGreaterThan(10);
     expect(threads.some((thread) => thread.partners.length >= 2)).toBe(true);
     // The data-room letter of the demo went from one partner to an investor with another partner in CC.
