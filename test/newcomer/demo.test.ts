@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { PROJECT_ROOT, runClean, runCli, type CliResult } from '../helpers/cli.js';
+import { PROJECT_ROOT, runClean, runCli, type CliResult, unstamped } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writeTinyModel } from '../../src/activity/tinyModel.js';
 
@@ -15,7 +15,8 @@ function runDemo(env: Record<string, string> = {}): Promise<CliResult> {
   return runClean(process.execPath, [DEMO, '--dir', dir], { cwd: root, env });
 }
 
-const stripAnsi = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '');
+// The demo's output is a pipe here: the crm-mail lines in it are dated, as in a log.
+const stripAnsi = (text: string): string => unstamped(text.replace(/\u001b\[[0-9;]*m/g, ''));
 
 interface Proposal {
   message_key: string;

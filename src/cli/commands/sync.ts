@@ -82,7 +82,7 @@ ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailabl
       const stderr = process.stderr as NodeJS.WriteStream;
       let reporter: SyncReporter;
       if (out.json) reporter = new SilentReporter();
-      else if (out.quiet) reporter = new FailuresReporter({ write: (text) => stderr.write(text) });
+      else if (out.quiet) reporter = new FailuresReporter({ write: (text) => out.stderrWrite(text) });
       else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns || 100);
       else reporter = new PlainReporter({ write: (text) => out.write(text) });
 
