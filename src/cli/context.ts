@@ -31,8 +31,9 @@ export class CliContext {
   /** Called before each action with the parsed global options. */
   init(globals: GlobalOptions): void {
     this.globals = globals;
-    if (globals.envFile) loadEnvFile(globals.envFile, this.env);
+    // The output first: a bad env file is reported in the form asked for (one JSON document with --json).
     this.out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), verbose: Boolean(globals.verbose) });
+    if (globals.envFile) loadEnvFile(globals.envFile, this.env);
   }
 
   get config(): Readonly<Config> {

@@ -9,6 +9,7 @@ import { CliContext, type GlobalOptions } from './context.js';
 import { databaseFault } from '../db/faults.js';
 import { packageVersion } from './version.js';
 import { registerCommands } from './commands/index.js';
+import { isLogStream, stampLines } from './output.js';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command();
@@ -22,6 +23,8 @@ export function buildProgram(ctx: CliContext): Command {
     .option('-q, --quiet', 'print errors only')
     .option('-v, --verbose', 'print details on stderr')
     .showHelpAfterError('(run with --help for usage)')
+    // Commander's own parse errors are log lines too (dated off a terminal); help is not a log.
+    .configureOutput({ writeErr: (text) => process.stderr.write(isLogStream(process.stderr) ? stampLines(text) : text) })
     .addHelpText(
       'after',
       `
@@ -32,7 +35,9 @@ Examples:
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 Gmail integration off, 4 auth,
 5 rate limit or Gmail unavailable, 7 not found, 8 conflict (already decided), 9 permanent error,
-130 review interrupted. sync and verify exit with their most severe account outcome (README).`,
+130 review interrupted. sync and verify exit with their most severe account outcome (README).
+Off a terminal (cron, a pipe, a file) every line starts with the UTC time, e.g.
+2026-12-03T07:15:04.118Z; --json documents never do (README, "Log format").`,
     );
   program.hook('preAction', (_root, action) => {
     ctx.init(action.optsWithGlobals() as GlobalOptions);
@@ -55,7 +60,7 @@ export async function main(argv: string[], ctx: CliContext = new CliContext()): 
     await program.parseAsync(argv);
     return ctx.exitCode;
   } catch (error) {
-    return reportError(error, ctx);
+    return reportError(error, ctx, wantsJson(argv.slice(2)));
   } finally {
     ctx.close();
   }
@@ -79,25 +84,38 @@ function namesACommand(args: string[]): boolean {
   return false;
 }
 
+/**
+ * Whether --json was given, read from the arguments themselves: an error commander finds while
+ * parsing (unknown command or option, missing argument) comes before the options are known.
+ */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
 function exitOverrideDeep(command: Command): void {
   command.exitOverride();
   for (const child of command.commands) exitOverrideDeep(child);
 }
 
-function reportError(error: unknown, ctx: CliContext): number {
+function reportError(error: unknown, ctx: CliContext, json: boolean): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error.exitCode === 0) return EXIT.ok;
+    // commander has said it on stderr already; a --json caller still gets its one document.
+    if (json) process.stdout.write(JSON.stringify({ error: { kind: 'usage', message: error.message.replace(/^error: /, '') } }) + '\n');
+    return EXIT.usage;
   }
   if (!(error instanceof CrmMailError)) error = databaseFault(error, ctx.dbPathForErrors()) ?? error;
   if (error instanceof CrmMailError) {
     // A command that already wrote its document (e.g. what `accounts remove` would delete) keeps stdout to that one.
-    if (ctx.out.json && !ctx.out.wroteDocument) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
-    process.stderr.write(`crm-mail: ${error.message}\n`);
+    if ((ctx.out.json || json) && !ctx.out.wroteDocument) process.stdout.write(JSON.stringify({ error: { kind: error.kind, message: error.message } }) + '\n');
+    ctx.out.stderrWrite(`crm-mail: ${error.message}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`crm-mail: unexpected error: ${message}\n`);
-  if (ctx.out.verbose && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
+  if ((ctx.out.json || json) && !ctx.out.wroteDocument) process.stdout.write(JSON.stringify({ error: { kind: 'unexpected', message } }) + '\n');
+  ctx.out.stderrWrite(`crm-mail: unexpected error: ${message}\n`);
+  if (ctx.out.verbose && error instanceof Error && error.stack) ctx.out.stderrWrite(error.stack + '\n');
   return EXIT.failure;
 }

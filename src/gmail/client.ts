@@ -44,6 +44,8 @@ export interface GmailCallStats {
   /** Rate-limit answers received (429, 403 rate reasons), each batch part counted. */
   throttled: number;
   byMethod: Record<string, { calls: number; units: number }>;
+  /** Of `retries` and `throttled`, those of each method (a method absent had neither). */
+  setbacksByMethod: Record<string, { retries: number; throttled: number }>;
   /** HTTP requests on the wire (a batch of 50 is one). */
   httpRequests: number;
   /** Of those, batch requests. */
@@ -168,6 +170,7 @@ export class GmailAccountClient {
     retries: 0,
     throttled: 0,
     byMethod: {},
+    setbacksByMethod: {},
     httpRequests: 0,
     batches: 0,
     rateLimitWaits: 0,
@@ -233,7 +236,9 @@ export class GmailAccountClient {
   stats(): GmailCallStats {
     const byMethod: GmailCallStats['byMethod'] = {};
     for (const [method, value] of Object.entries(this.counters.byMethod)) byMethod[method] = { ...value };
-    return { ...this.counters, byMethod, quotaWaitMs: Math.round(this.quota.waitedMs) };
+    const setbacksByMethod: GmailCallStats['setbacksByMethod'] = {};
+    for (const [method, value] of Object.entries(this.counters.setbacksByMethod)) setbacksByMethod[method] = { ...value };
+    return { ...this.counters, byMethod, setbacksByMethod, quotaWaitMs: Math.round(this.quota.waitedMs) };
   }
 
   /** Waits for the account's window, then the project's; returns the release for both. */
@@ -251,8 +256,8 @@ export class GmailAccountClient {
    * meter and wait for its window (or the Retry-After); a concurrency refusal only backs off
    * briefly, because the window has room and a slot frees as soon as any request answers.
    */
-  private rateLimitWait(error: CrmMailError, waits: number, units: number): number {
-    this.counters.throttled++;
+  private rateLimitWait(method: GmailMethod, error: CrmMailError, waits: number, units: number): number {
+    this.setback(method, 'throttled');
     this.counters.rateLimitWaits++;
     if (isConcurrencyLimit(error)) {
       this.counters.concurrencyRefusals++;
@@ -269,6 +274,13 @@ export class GmailAccountClient {
   /** How long `count` message gets would wait for quota if sent now. */
   waitForGets(count: number): number {
     return this.quotaWaitMs(Math.min(count * this.model.units['messages.get'], this.quota.capacity));
+  }
+
+  /** A retry or a rate-limit answer, counted in the totals and against its method. */
+  private setback(method: GmailMethod, what: 'retries' | 'throttled', times = 1): void {
+    this.counters[what] += times;
+    const entry = (this.counters.setbacksByMethod[method] ??= { retries: 0, throttled: 0 });
+    entry[what] += times;
   }
 
   /** Requests on their way to Gmail (each batch part one). Their units are counted by `charged` once answered. */
@@ -357,22 +369,22 @@ export class GmailAccountClient {
       if (isExpiredAccessToken(failure) && !reauthorized) {
         reauthorized = true;
         this.credentials.invalidate(this.user);
-        this.counters.retries++;
+        this.setback(spec.method, 'retries');
         continue;
       }
       if (isRateLimit(failure)) {
         if (rateWaits >= this.rateLimitWaitMax || (failure.retryAfterMs ?? 0) > this.policy.maxRetryAfterMs) {
-          this.counters.throttled++;
+          this.setback(spec.method, 'throttled');
           throw this.gaveUp(failure, rateWaits);
         }
-        const wait = this.rateLimitWait(failure, rateWaits, this.model.units[spec.method]);
+        const wait = this.rateLimitWait(spec.method, failure, rateWaits, this.model.units[spec.method]);
         rateWaits++;
         await this.sleep(wait);
         continue;
       }
       const delay = retryDelay(failure, attempt, this.policy);
       if (delay === undefined) throw this.gaveUp(failure, attempt);
-      this.counters.retries++;
+      this.setback(spec.method, 'retries');
       attempt++;
       await this.sleep(delay);
     }
@@ -547,7 +559,7 @@ export class GmailAccountClient {
         if (isExpiredAccessToken(failure) && !reauthorized) {
           reauthorized = true;
           this.credentials.invalidate(this.user);
-          this.counters.retries += chunk.length;
+          this.setback('messages.get', 'retries', chunk.length);
           queue.again(group, this.clock());
           continue;
         }
@@ -565,7 +577,7 @@ export class GmailAccountClient {
     const now = this.clock();
     if (failure.kind === 'rate_limit') {
       if (isConcurrencyLimit(failure)) this.lowerBatchCeiling(0);
-      const wait = this.rateLimitWait(failure, group.rateWaits, group.items.length * this.model.units['messages.get']);
+      const wait = this.rateLimitWait('messages.get', failure, group.rateWaits, group.items.length * this.model.units['messages.get']);
       if (group.rateWaits >= this.rateLimitWaitMax) {
         for (const item of group.items) results.set(item.id, this.gaveUp(failure, group.rateWaits));
         return;
@@ -581,7 +593,7 @@ export class GmailAccountClient {
       // Smaller batches from now on too: a batch fails whole when any one part kills it.
       this.currentBatchSize = Math.max(1, Math.floor(this.currentBatchSize / 2));
       this.counters.batchSplits++;
-      this.counters.retries += group.items.length;
+      this.setback('messages.get', 'retries', group.items.length);
       const delay = backoffDelay(group.depth, this.policy);
       queue.split(group, now + delay);
       return;
@@ -596,7 +608,7 @@ export class GmailAccountClient {
       results.set(item.id, this.gaveUp(failure, item.attempts));
       return;
     }
-    this.counters.retries++;
+    this.setback('messages.get', 'retries');
     queue.retry({ ...item, attempts: item.attempts + 1 }, now + delay);
   }
 
@@ -632,18 +644,18 @@ export class GmailAccountClient {
           renewed = true;
           this.credentials.invalidate(this.user);
         }
-        this.counters.retries++;
+        this.setback('messages.get', 'retries');
         queue.retry({ ...item, reauthorized: true }, now);
         continue;
       }
       if (isAccountWide(error)) throw error;
       if (isRateLimit(error)) {
         if (item.rateWaits >= this.rateLimitWaitMax || (error.retryAfterMs ?? 0) > this.policy.maxRetryAfterMs) {
-          this.counters.throttled++;
+          this.setback('messages.get', 'throttled');
           results.set(item.id, this.gaveUp(error, item.rateWaits));
           continue;
         }
-        this.counters.throttled++;
+        this.setback('messages.get', 'throttled');
         this.counters.rateLimitWaits++;
         if (isConcurrencyLimit(error)) {
           concurrencyRefused++;

@@ -23,7 +23,7 @@ import { deferredSummary, listDeferred } from '../db/deferred.js';
 import { forgetUnsearchableBefore, listUnsearchableTerms } from '../db/unsearchable.js';
 import { storeNewMessages } from './storePage.js';
 import type { AttachmentOutcome, MatchIndex, QuotaRate } from './ports.js';
-import { copyApiStats, pageContextFor, searchesFor, type MailboxWork, type PageContext } from './storePage.js';
+import { copyApiStats, gmailRunFigures, pageContextFor, searchesFor, type MailboxWork, type PageContext } from './storePage.js';
 
 /** How far before the last good sync a re-list starts, so nothing at the edge of the gap is missed. */
 export const RELIST_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -73,7 +73,11 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   const runId = startRun(input.db, account.id, kind, nowIso(started));
 
   const context = pageContextFor(input, counts);
-  const refreshStats = (): void => copyApiStats(input.client, counts);
+  const refreshStats = (): void => {
+    copyApiStats(input.client, counts);
+    const gmail = gmailRunFigures(input.client);
+    if (gmail) details.gmail = gmail;
+  };
   const recordProgress = (): void => {
     refreshStats();
     saveRunProgress(input.db, runId, counts, details);

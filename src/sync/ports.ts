@@ -26,6 +26,13 @@ export interface ApiStats {
   units: number;
   retries: number;
   throttled: number;
+  /** Per Gmail method, where the client counts them (the real one does). */
+  byMethod?: Record<string, { calls: number; units: number }>;
+  setbacksByMethod?: Record<string, { retries: number; throttled: number }>;
+  /** Milliseconds calls waited for the account's quota window. */
+  quotaWaitMs?: number;
+  /** Rate-limit answers waited out. */
+  rateLimitWaits?: number;
 }
 
 /** What one message get costs and an account's budget per minute: the basis of every time-left estimate. */

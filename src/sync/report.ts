@@ -40,6 +40,65 @@ export function resultLine(result: AccountSyncResult): string {
   return line;
 }
 
+/** What `--verbose` needs of a run: its outcome, its counts and its details (a sync result or a stored run). */
+export interface RunFigures {
+  kind: string;
+  status: string;
+  apiCalls: number;
+  apiUnits: number;
+  retries: number;
+  throttled: number;
+  deferred: number;
+  details: Record<string, unknown> | null;
+}
+
+const plural = (count: number, one: string, many = `${one}s`): string => `${fmt(count)} ${count === 1 ? one : many}`;
+
+/**
+ * The lines `--verbose` adds on stderr for one account's run, each starting with the account so a
+ * log of several accounts greps: the path taken, each Gmail method's calls, units, retries and
+ * rate-limit answers, the time waited for quota, and the messages deferred.
+ */
+export function runDetailLines(email: string, run: RunFigures): string[] {
+  const details = run.details ?? {};
+  const lines = [`${email} path: ${typeof details.path === 'string' ? details.path : run.kind} (${run.kind} ${run.status})`];
+  if (isRecord(details.resumedFrom)) {
+    const from = details.resumedFrom as { query?: number; pagesDone?: number; settledInPage?: number };
+    lines.push(`${email} resumed: search ${fmt((from.query ?? 0) + 1)}, after ${plural(from.pagesDone ?? 0, 'page')} and ${plural(from.settledInPage ?? 0, 'message')} of the next`);
+  }
+  if (typeof details.searches === 'number') lines.push(`${email} searches: ${fmt(details.searches)}`);
+  if (typeof details.relistSince === 'string') lines.push(`${email} re-list since: ${details.relistSince}`);
+  const gmail = isRecord(details.gmail) ? (details.gmail as { byMethod?: Record<string, Partial<Record<'calls' | 'units' | 'retries' | 'throttled', number>>>; quotaWaitMs?: number; rateLimitWaits?: number }) : undefined;
+  for (const [method, figures] of Object.entries(gmail?.byMethod ?? {})) {
+    lines.push(`${email} gmail ${method}: ${methodFigures(figures.calls ?? 0, figures.units ?? 0, figures.retries ?? 0, figures.throttled ?? 0)}`);
+  }
+  lines.push(`${email} gmail total: ${methodFigures(run.apiCalls, run.apiUnits, run.retries, run.throttled)}`);
+  if (gmail) {
+    lines.push(`${email} quota: waited ${formatDuration(gmail.quotaWaitMs ?? 0)} for the account's quota window; ${plural(gmail.rateLimitWaits ?? 0, 'rate-limit answer')} waited out`);
+  }
+  lines.push(`${email} deferred: ${deferredDetail(run.deferred, details)}`);
+  if (typeof details.stopped === 'string') lines.push(`${email} stopped: ${details.stopped}`);
+  return lines;
+}
+
+function methodFigures(calls: number, units: number, retries: number, throttled: number): string {
+  return `${plural(calls, 'call')}, ${plural(units, 'unit')}, ${plural(retries, 'retry', 'retries')}, ${fmt(throttled)} throttled`;
+}
+
+function deferredDetail(deferredThisRun: number, details: Record<string, unknown>): string {
+  const parts = [`${fmt(deferredThisRun)} this run`];
+  if (isRecord(details.deferredRetried)) {
+    const retried = details.deferredRetried as { tried?: number; stored?: number; stillDeferred?: number };
+    parts.push(`${fmt(retried.tried ?? 0)} from earlier runs tried first (${fmt(retried.stored ?? 0)} stored, ${fmt(retried.stillDeferred ?? 0)} still failing)`);
+  }
+  parts.push(`${fmt(typeof details.deferredWaiting === 'number' ? details.deferredWaiting : 0)} waiting for the next run`);
+  return parts.join('; ');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function attachmentsNote(details: Record<string, unknown>): string {
   const failed = details.attachmentsFailed as number;
   const reason = typeof details.attachmentsError === 'string' ? `: ${oneLine(details.attachmentsError)}` : '';

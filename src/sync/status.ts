@@ -4,7 +4,7 @@
  * twice the cron interval (a silent cron is a failure too).
  */
 import type { Db } from '../db/open.js';
-import { accountCounts, listAccounts, type Account, type AccountCounts } from '../db/accounts.js';
+import { accountCounts, getAccountByEmail, listAccounts, type Account, type AccountCounts } from '../db/accounts.js';
 import { lastRun, type SyncRun } from '../db/syncRuns.js';
 import { currentLease } from '../db/lease.js';
 import { deferredSummary } from '../db/deferred.js';
@@ -12,6 +12,7 @@ import { listUnsearchableTerms } from '../db/unsearchable.js';
 import { failedAttachmentSummary, type FailedAttachmentSummary } from '../db/attachments.js';
 import { listingTotalEstimate, parseCheckpoint, quotaTimeLeftMs } from './checkpoint.js';
 import type { QuotaRate } from './ports.js';
+import { formatDuration, runDetailLines } from './report.js';
 
 /** A message deferred longer than this alerts: Gmail has refused it for a whole day of runs. */
 export const DEFERRED_ALERT_MS = 24 * 60 * 60 * 1000;
@@ -185,6 +186,29 @@ export function buildStatus(db: Db, options: { syncIntervalMin: number; now?: Da
     };
   });
   return { generatedAt: now.toISOString(), syncIntervalMin: options.syncIntervalMin, accounts: reports, alerts: reports.filter((report) => report.alert).length };
+}
+
+/**
+ * What `status --verbose` adds on stderr: per account, its last run as recorded (when, the path it
+ * took, each Gmail method's figures, quota waits) and the messages deferred now.
+ */
+export function statusDetailLines(db: Db, report: StatusReport): string[] {
+  const lines: string[] = [];
+  for (const row of report.accounts) {
+    const account = getAccountByEmail(db, row.email);
+    const run = account ? lastRun(db, account.id) : undefined;
+    if (!run) {
+      lines.push(`${row.email} last run: none yet`);
+      continue;
+    }
+    const took = run.durationMs === null ? 'still running or interrupted' : `took ${formatDuration(run.durationMs)}`;
+    lines.push(`${row.email} last run: #${run.id} started ${run.startedAt}, ${took}`);
+    lines.push(...runDetailLines(row.email, run).filter((line) => !line.startsWith(`${row.email} deferred:`)));
+    const oldest = row.deferredOldestAt ? `, the oldest since ${row.deferredOldestAt}` : '';
+    const why = row.deferredLastError ? ` (last error: ${row.deferredLastError})` : '';
+    lines.push(`${row.email} deferred now: ${row.deferred} message${row.deferred === 1 ? '' : 's'}${oldest}${why}`);
+  }
+  return lines;
 }
 
 /** "3m", "2h 5m", "4d 1h": ages in a table cell. */

@@ -46,6 +46,37 @@ export function copyApiStats(client: MailboxClient, counts: RunCounts): void {
   Object.assign(counts, { apiCalls: stats.calls, apiUnits: stats.units, retries: stats.retries, throttled: stats.throttled });
 }
 
+/** One Gmail method's share of a run, as `--verbose` shows it and the run's details keep it. */
+export interface MethodFigures {
+  calls: number;
+  units: number;
+  retries: number;
+  throttled: number;
+}
+
+export interface GmailRunFigures {
+  byMethod: Record<string, MethodFigures>;
+  quotaWaitMs: number;
+  rateLimitWaits: number;
+}
+
+/**
+ * The per-method figures of a run, kept in its details so `status --verbose` can show the last
+ * run's after the fact; undefined for a client that does not count per method.
+ */
+export function gmailRunFigures(client: MailboxClient): GmailRunFigures | undefined {
+  const stats = client.stats();
+  if (!stats.byMethod) return undefined;
+  const byMethod: Record<string, MethodFigures> = {};
+  const methods = new Set([...Object.keys(stats.byMethod), ...Object.keys(stats.setbacksByMethod ?? {})]);
+  for (const method of [...methods].sort()) {
+    const used = stats.byMethod[method];
+    const setbacks = stats.setbacksByMethod?.[method];
+    byMethod[method] = { calls: used?.calls ?? 0, units: used?.units ?? 0, retries: setbacks?.retries ?? 0, throttled: setbacks?.throttled ?? 0 };
+  }
+  return { byMethod, quotaWaitMs: stats.quotaWaitMs ?? 0, rateLimitWaits: stats.rateLimitWaits ?? 0 };
+}
+
 /**
  * Mail never captured: Spam and Trash (messages.list leaves them out by default, so history must
  * too), drafts (unsent, and every autosave is a new message id) and chats.

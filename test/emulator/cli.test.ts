@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BIN, PROJECT_ROOT, runCli } from '../helpers/cli.js';
+import { BIN, PROJECT_ROOT, runCli, unstamped } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eml, failure, gmailFor } from './helpers.js';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -35,8 +35,8 @@ async function startCliText(args: string[]) {
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
-      banner.push(line);
-      if (line.startsWith('Press Ctrl+C')) resolve();
+      banner.push(unstamped(line));
+      if (unstamped(line).startsWith('Press Ctrl+C')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`emulator exited early (${code})`)));
   });

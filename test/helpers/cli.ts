@@ -12,12 +12,27 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The time crm-mail puts in front of each line off a terminal (README, "Log format"). */
+export const LINE_STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm;
+
+/** The text without the leading time of each line, for tests about what the lines say. */
+export function unstamped(text: string): string {
+  return text.replace(LINE_STAMP, '');
+}
+
 /**
  * Runs the compiled crm-mail (as a user would, through bin/) with a clean environment: only PATH
- * and HOME from the machine, so a developer's own CRM_* variables never leak into a test.
+ * and HOME from the machine, so a developer's own CRM_* variables never leak into a test. Its
+ * output is not a terminal, so every line starts with the time; stdout and stderr come back with
+ * those removed (`raw` keeps them).
  */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  return runClean(BIN, args, { ...options, input: options.input ?? '', timeoutMs: options.timeoutMs ?? 120_000 });
+export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult & { raw: CliResult }> {
+  return runClean(BIN, args, { ...options, input: options.input ?? '', timeoutMs: options.timeoutMs ?? 120_000 }).then((raw) => ({
+    code: raw.code,
+    stdout: unstamped(raw.stdout),
+    stderr: unstamped(raw.stderr),
+    raw,
+  }));
 }
 
 /**

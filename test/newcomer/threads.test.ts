@@ -123,17 +123,24 @@ describe('crm-mail threads', () => {
   it('filters by investor name or id and by date, with --json', async () => {
     const byName = await runCli(['--json', 'threads', '--investor', 'cedar'], { env });
     expect(byName.code).toBe(0);
-    const list = JSON.parse(byName.stdout) as Array<{ id: number; investors: Array<{ name: string }>; partners: Array<{ address: string }>; messages: number; subject: string }>;
+    const page = JSON.parse(byName.stdout) as { total: number; limit: number; truncated: boolean; threads: Array<{ id: number; investors: Array<{ name: string }>; partners: Array<{ address: string }>; messages: number; subject: string }> };
+    expect(page).toMatchObject({ total: 1, limit: 50, truncated: false });
+    const list = page.threads;
     expect(list.map((item) => item.id)).toEqual([3]);
-    const byId = JSON.parse((await runCli(['--json', 'threads', '--investor', '1'], { env })).stdout) as typeof list;
+    const threadsOf = (stdout: string): typeof list => (JSON.parse(stdout) as typeof page).threads;
+    const byId = threadsOf((await runCli(['--json', 'threads', '--investor', '1'], { env })).stdout);
     expect(byId.map((item) => item.id)).toEqual([1]);
     expect(byId[0]!.messages).toBe(2);
     expect(byId[0]!.partners.map((partner) => partner.address)).toEqual(['jane@northwind.vc', 'omar@northwind.vc']);
     expectInert(byId[0]!.subject);
-    const recent = JSON.parse((await runCli(['--json', 'threads', '--since', '2026-10-01'], { env })).stdout) as typeof list;
+    const recent = threadsOf((await runCli(['--json', 'threads', '--since', '2026-10-01'], { env })).stdout);
     expect(recent.map((item) => item.id)).toEqual([1]);
-    const all = JSON.parse((await runCli(['--json', 'threads', '--all'], { env })).stdout) as typeof list;
+    const all = threadsOf((await runCli(['--json', 'threads', '--all'], { env })).stdout);
     expect(all.map((item) => item.id)).toEqual([4, 1, 3]);
+    // A limit that cuts the list says so: how many match, and that these are not all.
+    const cut = JSON.parse((await runCli(['--json', 'threads', '--all', '--limit', '2'], { env })).stdout) as typeof page;
+    expect(cut).toMatchObject({ total: 3, limit: 2, truncated: true });
+    expect(cut.threads.map((item) => item.id)).toEqual([4, 1]);
   });
 
   it('refuses an unknown investor (exit 7) and a bad date (exit 2)', async () => {
@@ -270,7 +277,7 @@ describe('threads and thread against a database the real sync filled', () => {
       expectInert(list.stdout);
       // However the pipeline cleaned the stored text, what reaches the terminal has no ESC/BEL/C1 left.
       expect(list.stdout).toMatch(/Fund III .*side letter/);
-      const [thread] = JSON.parse((await runCli(['--json', 'threads'], { env: syncEnv })).stdout) as Array<{ id: number; messages: number; partners: unknown[] }>;
+      const [thread] = (JSON.parse((await runCli(['--json', 'threads'], { env: syncEnv })).stdout) as { threads: Array<{ id: number; messages: number; partners: unknown[] }> }).threads;
       expect(thread!.messages).toBe(1);
       expect(thread!.partners).toHaveLength(2);
       const shown = await runCli(['thread', String(thread!.id)], { env: syncEnv });

@@ -156,7 +156,7 @@ describe('accounts share', () => {
     expect(human.stdout).not.toContain('confidential');
     const json = JSON.parse((await runCli(['--json', 'thread', String(row.threadId)], { env })).stdout) as { messages: Array<{ withheld: string[]; withheldReason: string }> };
     expect(json.messages[0]).toMatchObject({ withheld: ['subject', 'body', 'attachments'], withheldReason: 'sharing' });
-    const list = JSON.parse((await runCli(['--json', 'threads', '--limit', '500'], { env })).stdout) as Array<{ id: number; subjectWithheld: boolean }>;
+    const list = (JSON.parse((await runCli(['--json', 'threads', '--limit', '500'], { env })).stdout) as { threads: Array<{ id: number; subjectWithheld: boolean }> }).threads;
     expect(list.find((item) => item.id === row.threadId)?.subjectWithheld).toBe(true);
   });
 

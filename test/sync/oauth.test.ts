@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../src/emulator/index.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { BIN, runCli, unstamped } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startFirm, type Firm } from './firm.js';
 
@@ -27,7 +27,7 @@ function enrollWithConsent(email: string): Promise<{ code: number | null; stdout
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', async (chunk) => {
       stderr += chunk;
-      const url = stderr.match(/^\s+(http:\/\/127\.0\.0\.1:\d+\/o\/oauth2\/v2\/auth\S+)/m)?.[1];
+      const url = unstamped(stderr).match(/^\s+(http:\/\/127\.0\.0\.1:\d+\/o\/oauth2\/v2\/auth\S+)/m)?.[1];
       if (!url || browsed || !stderr.includes('Waiting for the browser')) return;
       browsed = true;
       const consent = await fetch(url, { redirect: 'manual' });

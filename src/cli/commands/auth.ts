@@ -55,7 +55,7 @@ export function registerAuth(program: Command, ctx: CliContext): void {
       }
       const { runOAuthConsent, storeRefreshToken } = await import('../../gmail/oauthConsent.js');
       // The URL and instructions go to stderr even with --quiet: without them the command cannot proceed.
-      const out = { info: (text: string) => process.stderr.write(text + '\n') };
+      const out = { info: (text: string) => ctx.out.stderrWrite(text + '\n') };
       const token = await runOAuthConsent({
         config,
         email,

@@ -22,7 +22,9 @@ Examples:
 Words must all match (any order, "fee" also finds "fees"); "quoted words" match as a phrase; OR
 between two terms matches either; a trailing * matches a prefix (capit*). Newest first, one row per
 message however many mailboxes hold it. Newsletters and other bulk mail are left out unless
---include-bulk.`;
+--include-bulk.
+--json prints one object: {query, total, limit, truncated, results:[...]}; truncated is true when
+more than --limit messages match.`;
 
 interface SearchOptions {
   investor?: string;
@@ -59,7 +61,7 @@ export function registerSearch(program: Command, ctx: CliContext): void {
       }
       const filter = { query, investorIds, partnerEmail: options.partner, sinceMs, untilMs, includeBulk: Boolean(options.includeBulk), limit };
       const { hits, total } = searchMail(db, filter);
-      if (ctx.out.json) return ctx.out.data({ query, total, results: hits.map(hitJson) });
+      if (ctx.out.json) return ctx.out.data({ query, total, limit, truncated: total > hits.length, results: hits.map(hitJson) });
       if (hits.length === 0) return ctx.out.line(`No captured mail matches ${inertLine(query)}${investorIds || options.partner || sinceMs || untilMs ? ' with those filters' : ''}.`);
       for (const hit of hits) renderHit(ctx, hit);
       ctx.out.line(total > hits.length ? `${hits.length} of ${total} messages (use --limit to see more)` : `${total} message${total === 1 ? '' : 's'}`);

@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js';
 import { inertLine } from '../output.js';
 import { EXIT } from '../../errors.js';
 import { accountQuotaBudget } from '../../config.js';
-import { buildStatus, formatAge, type AccountStatusReport } from '../../sync/status.js';
+import { buildStatus, formatAge, statusDetailLines, type AccountStatusReport } from '../../sync/status.js';
 import { fmt, formatDuration, tableStyle } from '../../sync/report.js';
 
 function stateCell(report: AccountStatusReport): string {
@@ -56,7 +56,10 @@ domains Gmail refuses to search even alone (a 400): backfill skips them, new mai
 Exit codes: 0 every active account is healthy, 1 an account is failing, needs consent, has a
 message deferred for more than a day, cannot store attachments (the folder cannot be written, or
 a download failed on two runs or more), or its last success is older than 2 x
-CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
+CRM_GMAIL_SYNC_INTERVAL_MIN minutes.
+With --verbose, stderr gets each account's last run: when it started, the path it took, each Gmail
+method's calls, units, retries and rate-limit answers (throttled), the time waited for quota, and
+the messages deferred now.`,
     )
     .action(async (options: { account?: string }) => {
       const db = ctx.db();
@@ -64,6 +67,7 @@ CRM_GMAIL_SYNC_INTERVAL_MIN minutes.`,
       const quota = quotaRateOf(quotaModel(ctx.config.quotaModel), accountQuotaBudget(ctx.config));
       const report = buildStatus(db, { syncIntervalMin: ctx.config.syncIntervalMin, account: options.account, quota });
       if (report.alerts > 0) ctx.exitCode = EXIT.failure;
+      if (ctx.out.verbose) for (const line of statusDetailLines(db, report)) ctx.out.debug(inertLine(line));
       if (ctx.out.json) return ctx.out.data(report);
       if (report.accounts.length === 0) {
         ctx.out.line('no accounts enrolled: run crm-mail enroll-all');

@@ -4,7 +4,8 @@ import { requireGmailSettings } from '../../config.js';
 import { EXIT, UsageError, exitCodeOfKind, mostSevereExit } from '../../errors.js';
 import type { AccountSyncResult } from '../../sync/accountSync.js';
 import type { LeaseHolder } from '../../db/lease.js';
-import { FailuresReporter, PlainReporter, SilentReporter, TtyReporter } from '../../sync/report.js';
+import { FailuresReporter, PlainReporter, SilentReporter, TtyReporter, runDetailLines } from '../../sync/report.js';
+import { inertLine } from '../output.js';
 import type { SyncReporter } from '../../sync/runSync.js';
 
 export function leaseHeldLine(holder: LeaseHolder, what = 'sync'): string {
@@ -64,6 +65,9 @@ reads about 270 messages a minute, so a large first backfill spans several cron 
 stopping itself after --max-minutes. A message Gmail keeps failing is deferred to the next run,
 never given up; a rate-limit answer is waited out. Only one sync runs at a time: an overlapping
 run prints one line and exits 0.
+With --verbose, stderr gets per account the path taken (backfill, incremental, resume, or the
+re-list when the cursor expired or went stale), each Gmail method's calls, units, retries and
+rate-limit answers (throttled), the time waited for quota, and the messages deferred.
 Exit codes: 0 every account synced; otherwise the most severe account outcome (the others still
 ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailable; 3 integration off.`,
     )
@@ -78,7 +82,7 @@ ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailabl
       const stderr = process.stderr as NodeJS.WriteStream;
       let reporter: SyncReporter;
       if (out.json) reporter = new SilentReporter();
-      else if (out.quiet) reporter = new FailuresReporter({ write: (text) => stderr.write(text) });
+      else if (out.quiet) reporter = new FailuresReporter({ write: (text) => out.stderrWrite(text) });
       else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns || 100);
       else reporter = new PlainReporter({ write: (text) => out.write(text) });
 
@@ -89,6 +93,8 @@ ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailabl
         return;
       }
       const results = outcome.results;
+      // After the run, not during it: on a terminal the live lines redraw over anything written meanwhile.
+      for (const result of results) for (const line of runDetailLines(result.account, { ...result, ...result.counts })) out.debug(inertLine(line));
       if (outcome.tookOverFrom) out.info(`note: took over the lease of pid ${outcome.tookOverFrom.pid} on ${outcome.tookOverFrom.host}, which had stopped.`);
       if (outcome.tempFilesSwept > 0) out.info(`note: removed ${outcome.tempFilesSwept} half-written attachment file(s) left by an interrupted download.`);
       if (outcome.interruptedRunsClosed > 0) out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) from a stopped process were closed; this run resumed from their checkpoints.`);

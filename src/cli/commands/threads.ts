@@ -18,7 +18,11 @@ Examples:
   $ crm-mail threads --investor "Harborview Pension" --since 2026-10-01
   $ crm-mail threads --investor 12 --json
   $ crm-mail threads --since 30d --limit 100
-  $ crm-mail threads --by-investor`;
+  $ crm-mail threads --by-investor
+
+--json prints one object: {total, limit, truncated, threads:[...]}; truncated is true when more
+than --limit conversations match (total says how many), so raise --limit to get them all.
+threads --by-investor --json prints the whole list of investors (it has no limit).`;
 
 const THREAD_EXAMPLES = `
 Examples:
@@ -56,7 +60,8 @@ export function registerThreads(program: Command, ctx: CliContext): void {
       const filter = { investorIds, sinceMs, includeUnmatched: Boolean(options.all) };
       const threads = view.listThreads(db, { ...filter, limit });
       const total = view.countThreads(db, filter);
-      if (ctx.out.json) return ctx.out.data(threads.map(threadSummaryJson));
+      // One document that says when there are more than it holds (total, limit, truncated).
+      if (ctx.out.json) return ctx.out.data({ total, limit, truncated: total > threads.length, threads: threads.map(threadSummaryJson) });
       if (threads.length === 0) {
         ctx.out.line('No conversations found' + (options.investor || options.since ? ' for that filter.' : ': run `crm-mail sync` first.'));
         return;
