@@ -14,7 +14,9 @@ Examples:
   $ crm-mail review dismiss 13 --as jane@northwind.vc
 
 The reviewer (--as, else CRM_MAIL_USER) must be an active CRM user. Approve appends the note, stamped
-"— approved by <name>", to the investor's notes (newest at the bottom).
+"— approved by <name>", to the investor's notes (newest at the bottom). A message whose sender no
+mailbox holds as sent and Gmail did not authenticate (no DKIM or SPF pass for the From domain) is
+marked [unverified sender]: its From header may be forged.
 Exit codes: 0 ok, 2 usage (no reviewer, inactive reviewer, no terminal), 7 unknown proposal or reviewer,
 8 already decided (the message says by whom and when), 130 interactive review interrupted with Ctrl-C
 (decisions made before it stay).`;
