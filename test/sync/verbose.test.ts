@@ -42,7 +42,7 @@ describe('--verbose', () => {
     }
     // The injected faults are where they happened, method by method.
     expect(result.stderr).toMatch(new RegExp(`^${accounts[0]} gmail messages\\.list: \\d+ calls?, \\d+ units, 1 retry, 0 throttled$`, 'm'));
-    expect(result.stderr).toContain(`${accounts[1]} gmail users.getProfile: 2 calls, 2 units, 0 retries, 1 throttled`);
+    expect(result.stderr).toContain(`${accounts[1]} gmail users.getProfile: 2 calls, 1 unit, 0 retries, 1 throttled`); // the throttled call is not charged
     expect(result.stderr).toContain(`${accounts[1]} quota: waited 0ms for the account's quota window; 1 rate-limit answer waited out`);
     // stdout keeps its one line per account.
     expect(result.stdout.trim().split('\n')).toHaveLength(accounts.length);
