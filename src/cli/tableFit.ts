@@ -89,7 +89,9 @@ export interface RenderOptions {
 export function renderTable(columns: readonly TableColumn[], rows: readonly Cell[][], options: RenderOptions): string {
   const text = rows.map((row) => row.map((cell) => String(cell)));
   const natural = columns.map((column, index) => Math.max(textWidth(column.head), ...text.map((row) => textWidth(row[index] ?? ''))));
-  const plan = planColumns(columns, natural, options.maxWidth);
+  // A column with nothing in it (every cell "-" or blank) is the first to go on a narrow terminal.
+  const ranked = columns.map((column, index) => (column.priority > 0 && text.every((row) => isBlank(row[index])) ? { ...column, priority: Number.MAX_SAFE_INTEGER } : column));
+  const plan = planColumns(ranked, natural, options.maxWidth);
   const table = new Table({
     head: plan.shown.map((index) => columns[index]!.head),
     colWidths: plan.widths.map((width) => width + 2),
@@ -102,6 +104,11 @@ export function renderTable(columns: readonly TableColumn[], rows: readonly Cell
   const hidden = columns.filter((_, index) => !plan.shown.includes(index)).map((column) => column.head);
   const note = hidden.length === 0 ? '' : wrapWords(`(${hidden.join(', ')} hidden to fit ${options.maxWidth} columns; --wide shows every column)`, options.maxWidth!);
   return table.toString() + '\n' + note;
+}
+
+function isBlank(cell: string | undefined): boolean {
+  const trimmed = (cell ?? '').trim();
+  return trimmed === '' || trimmed === '-';
 }
 
 /** Words onto lines of at most `width` characters (a longer word keeps its own line), each ending with a newline. */

@@ -108,5 +108,9 @@ describe('planColumns', () => {
     const text = renderTable(columns, [['x'.repeat(10), 'y'.repeat(30), 'z'.repeat(30), 'w'.repeat(10)]], { maxWidth: 40, color: false });
     expect(text.replace(/\n/g, ' ')).toContain('(d hidden to fit 40 columns; --wide shows every column)');
     for (const line of text.split('\n')) expect(Array.from(line).length).toBeLessThanOrEqual(40);
+    // A column with nothing in it goes before a lower-ranked one that has something.
+    const blank = renderTable(columns, [['x'.repeat(10), '-', 'z'.repeat(30), 'w'.repeat(10)]], { maxWidth: 40, color: false });
+    expect(blank.replace(/\n/g, ' ')).toContain('(b hidden to fit 40 columns');
+    expect(blank).toContain('w'.repeat(10));
   });
 });
