@@ -121,7 +121,7 @@ function shown(name: string, value: string): string {
 }
 
 function invalid(name: string, value: string, allowed: string): ConfigError {
-  return new ConfigError(`${name}=${shown(name, value)} is not valid: expected ${allowed}.`);
+  return new ConfigError(`${name}=${shown(name, value)} is not valid: expected ${allowed}.`, { variable: name });
 }
 
 function raw(env: Env, name: string): string | undefined {
@@ -200,49 +200,84 @@ function readSecretKey(env: Env): Buffer | undefined {
   return key;
 }
 
-/** Builds the configuration from an environment; throws ConfigError (exit code 2) naming the bad variable. */
-export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const authMethod = readChoice(env, 'CRM_GMAIL_AUTH_METHOD', ['dwd', 'oauth'] as const, 'dwd')!;
-  const syncIntervalMin = readInteger(env, 'CRM_GMAIL_SYNC_INTERVAL_MIN', 15, 1, 1440);
-  const threads = raw(env, 'CRM_MAIL_MODEL_THREADS') === undefined ? undefined : readInteger(env, 'CRM_MAIL_MODEL_THREADS', 1, 1, 256);
+/** Where a variable's value was read from an env file (variables set in the environment have none). */
+export interface EnvFilePlace {
+  file: string;
+  line: number;
+}
+export type EnvOrigins = ReadonlyMap<string, EnvFilePlace>;
+
+function placeText(place: EnvFilePlace): string {
+  return `${place.file} line ${place.line}`;
+}
+
+/**
+ * Builds the configuration from an environment; throws one ConfigError (exit code 2) naming every
+ * bad variable, with the env file and line it came from, so an admin fixes them in one pass.
+ */
+export function loadConfig(env: Env = process.env, origins: EnvOrigins = new Map()): Readonly<Config> {
+  const problems: ConfigError[] = [];
+  function check<T>(read: () => T, fallback: T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error);
+      return fallback;
+    }
+  }
+  const authMethod = check(() => readChoice(env, 'CRM_GMAIL_AUTH_METHOD', ['dwd', 'oauth'] as const, 'dwd')!, 'dwd');
+  const syncIntervalMin = check(() => readInteger(env, 'CRM_GMAIL_SYNC_INTERVAL_MIN', 15, 1, 1440), 15);
+  const threads = raw(env, 'CRM_MAIL_MODEL_THREADS') === undefined ? undefined : check(() => readInteger(env, 'CRM_MAIL_MODEL_THREADS', 1, 1, 256), undefined);
+  const integer = (name: string, fallback: number, min: number, max: number): number => check(() => readInteger(env, name, fallback, min, max), fallback);
   const config: Config = {
-    integrationEnabled: readBoolean(env, 'CRM_GMAIL_INTEGRATION_ENABLED', false),
+    integrationEnabled: check(() => readBoolean(env, 'CRM_GMAIL_INTEGRATION_ENABLED', false), false),
     authMethod,
     saKeyPath: raw(env, 'CRM_GMAIL_SA_KEY_PATH'),
-    workspaceDomain: readDomain(env, 'CRM_GMAIL_WORKSPACE_DOMAIN'),
+    workspaceDomain: check(() => readDomain(env, 'CRM_GMAIL_WORKSPACE_DOMAIN'), undefined),
     oauthClientId: raw(env, 'CRM_GMAIL_OAUTH_CLIENT_ID'),
     oauthClientSecret: raw(env, 'CRM_GMAIL_OAUTH_CLIENT_SECRET'),
-    oauthRedirectUri: readUrl(env, 'CRM_GMAIL_OAUTH_REDIRECT_URI'),
-    secretKey: readSecretKey(env),
+    oauthRedirectUri: check(() => readUrl(env, 'CRM_GMAIL_OAUTH_REDIRECT_URI'), undefined),
+    secretKey: check(() => readSecretKey(env), undefined),
     syncIntervalMin,
-    backfillPageSize: readInteger(env, 'CRM_GMAIL_BACKFILL_PAGE_SIZE', 500, 1, 500),
-    maxAttachmentMb: readInteger(env, 'CRM_GMAIL_MAX_ATTACHMENT_MB', 50, 0, 1024),
-    attachConcurrency: readInteger(env, 'CRM_GMAIL_ATTACH_CONCURRENCY', 4, 1, 64),
-    quotaModel: readChoice(env, 'CRM_GMAIL_QUOTA_MODEL', ['2026', 'legacy'] as const, '2026')!,
-    rateUnitsPerMin: readInteger(env, 'CRM_GMAIL_RATE_UNITS_MIN', 5400, 1, 6_000_000),
-    rateUnitsPerSec: readInteger(env, 'CRM_GMAIL_RATE_UNITS_SEC', 150, 1, 100000),
-    projectUnitsPerMin: readInteger(env, 'CRM_GMAIL_PROJECT_UNITS_MIN', 1_080_000, 1, 100_000_000),
-    syncMaxMin: readInteger(env, 'CRM_GMAIL_SYNC_MAX_MIN', defaultSyncMaxMin(syncIntervalMin), 1, 1440),
-    retryMax: readInteger(env, 'CRM_GMAIL_RETRY_MAX', 5, 0, 20),
-    historyStaleDays: readInteger(env, 'CRM_GMAIL_HISTORY_STALE_DAYS', 5, 1, 365),
+    backfillPageSize: integer('CRM_GMAIL_BACKFILL_PAGE_SIZE', 500, 1, 500),
+    maxAttachmentMb: integer('CRM_GMAIL_MAX_ATTACHMENT_MB', 50, 0, 1024),
+    attachConcurrency: integer('CRM_GMAIL_ATTACH_CONCURRENCY', 4, 1, 64),
+    quotaModel: check(() => readChoice(env, 'CRM_GMAIL_QUOTA_MODEL', ['2026', 'legacy'] as const, '2026')!, '2026'),
+    rateUnitsPerMin: integer('CRM_GMAIL_RATE_UNITS_MIN', 5400, 1, 6_000_000),
+    rateUnitsPerSec: integer('CRM_GMAIL_RATE_UNITS_SEC', 150, 1, 100000),
+    projectUnitsPerMin: integer('CRM_GMAIL_PROJECT_UNITS_MIN', 1_080_000, 1, 100_000_000),
+    syncMaxMin: integer('CRM_GMAIL_SYNC_MAX_MIN', defaultSyncMaxMin(syncIntervalMin), 1, 1440),
+    retryMax: integer('CRM_GMAIL_RETRY_MAX', 5, 0, 20),
+    historyStaleDays: integer('CRM_GMAIL_HISTORY_STALE_DAYS', 5, 1, 365),
     dbPath: raw(env, 'CRM_DB_PATH') ?? './data/crm.db',
     attachmentsDir: raw(env, 'CRM_GMAIL_ATTACHMENTS_DIR') ?? 'data/email_attachments',
-    apiRoot: readUrl(env, 'CRM_GMAIL_API_ROOT'),
-    tokenUrl: readUrl(env, 'CRM_GMAIL_TOKEN_URL'),
-    capture: readChoice(env, 'CRM_GMAIL_CAPTURE', ['matched', 'all'] as const, 'matched')!,
+    apiRoot: check(() => readUrl(env, 'CRM_GMAIL_API_ROOT'), undefined),
+    tokenUrl: check(() => readUrl(env, 'CRM_GMAIL_TOKEN_URL'), undefined),
+    capture: check(() => readChoice(env, 'CRM_GMAIL_CAPTURE', ['matched', 'all'] as const, 'matched')!, 'matched'),
     excludedAddresses: Object.freeze(readList(env, 'CRM_GMAIL_EXCLUDE')),
-    retentionDays: raw(env, 'CRM_GMAIL_RETENTION_DAYS') === undefined ? undefined : readInteger(env, 'CRM_GMAIL_RETENTION_DAYS', 1, 1, 36_500),
+    retentionDays: raw(env, 'CRM_GMAIL_RETENTION_DAYS') === undefined ? undefined : integer('CRM_GMAIL_RETENTION_DAYS', 1, 1, 36_500),
     personalDomains: Object.freeze(readList(env, 'CRM_GMAIL_PERSONAL_DOMAINS')),
     modelPath: raw(env, 'CRM_MAIL_MODEL'),
-    drafter: readChoice(env, 'CRM_MAIL_DRAFTER', ['llama', 'rule'] as const, undefined),
+    drafter: check(() => readChoice(env, 'CRM_MAIL_DRAFTER', ['llama', 'rule'] as const, undefined), undefined),
     modelThreads: threads,
     reviewer: raw(env, 'CRM_MAIL_USER')?.toLowerCase(),
-    accountConcurrency: readInteger(env, 'CRM_GMAIL_ACCOUNT_CONCURRENCY', 3, 1, 32),
+    accountConcurrency: integer('CRM_GMAIL_ACCOUNT_CONCURRENCY', 3, 1, 32),
   };
   if (config.drafter === 'llama' && !config.modelPath) {
-    throw new ConfigError('CRM_MAIL_DRAFTER="llama" needs CRM_MAIL_MODEL, the path of a GGUF model file.');
+    problems.push(new ConfigError('CRM_MAIL_DRAFTER="llama" needs CRM_MAIL_MODEL, the path of a GGUF model file.', { variable: 'CRM_MAIL_DRAFTER' }));
   }
+  if (problems.length > 0) throw combinedProblems(problems, origins);
   return Object.freeze(config);
+}
+
+function combinedProblems(problems: readonly ConfigError[], origins: EnvOrigins): ConfigError {
+  const described = problems.map((problem) => {
+    const place = problem.variable === undefined ? undefined : origins.get(problem.variable);
+    return place ? `${problem.message} (${placeText(place)})` : problem.message;
+  });
+  if (described.length === 1) return new ConfigError(described[0]!, { variable: problems[0]!.variable });
+  return new ConfigError(`${described.length} settings are not valid:\n  ${described.join('\n  ')}`);
 }
 
 /** A run ends before the next cron run starts: two minutes below the interval (at least one minute). */
@@ -268,18 +303,40 @@ export function requireGmailSettings(config: Config): void {
   }
 }
 
-/** The effective value of every variable as text, secrets masked: what `crm-mail config` prints. */
-export function describeConfig(env: Env): Array<{ name: string; value: string; source: 'env' | 'default' | 'unset'; description: string }> {
+/** Where an effective value came from: the process environment, a line of the --env-file, the default, or nowhere. */
+export type ValueSource = 'environment' | 'env-file' | 'default' | 'unset';
+
+export interface DescribedVariable {
+  name: string;
+  value: string;
+  source: ValueSource;
+  /** With source env-file: the file and line. */
+  file?: string;
+  line?: number;
+  description: string;
+}
+
+/** The effective value of every variable as text, secrets masked, and where it came from: what `crm-mail config` prints. */
+export function describeConfig(env: Env, origins: EnvOrigins = new Map()): DescribedVariable[] {
   return VARIABLES.map((spec) => {
     const value = raw(env, spec.name);
     if (value !== undefined) {
-      return { name: spec.name, value: SECRET_VARIABLES.has(spec.name) ? maskSecret(value) : value, source: 'env' as const, description: spec.description };
+      const shownValue = SECRET_VARIABLES.has(spec.name) ? maskSecret(value) : value;
+      const place = origins.get(spec.name);
+      if (place) return { name: spec.name, value: shownValue, source: 'env-file' as const, file: place.file, line: place.line, description: spec.description };
+      return { name: spec.name, value: shownValue, source: 'environment' as const, description: spec.description };
     }
     if (spec.defaultValue !== undefined) {
       return { name: spec.name, value: defaultText(spec, env), source: 'default' as const, description: spec.description };
     }
     return { name: spec.name, value: '', source: 'unset' as const, description: spec.description };
   });
+}
+
+/** How `crm-mail config` names a value's source in its human output. */
+export function sourceText(row: Pick<DescribedVariable, 'source' | 'file' | 'line'>): string {
+  if (row.source === 'env-file') return `${row.file}:${row.line}`;
+  return row.source;
 }
 
 function defaultText(spec: VariableSpec, env: Env): string {
@@ -291,39 +348,117 @@ function defaultText(spec: VariableSpec, env: Env): string {
   }
 }
 
+export interface EnvFileEntry {
+  key: string;
+  value: string;
+  line: number;
+}
+
 /**
- * Reads a KEY=VALUE file (comments with #, optional `export`, single or double quotes) into env.
- * Values already in the environment win, as with most dotenv loaders, so cron can override a file.
+ * Reads a KEY=VALUE file (comments with #, optional `export`, single or double quotes) into entries
+ * with their line numbers; every malformed line is reported at once.
  */
-export function parseEnvFile(text: string, source = 'env file'): Record<string, string> {
-  const result: Record<string, string> = {};
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, index) => {
+export function readEnvFileEntries(text: string, source = 'env file'): EnvFileEntry[] {
+  const entries: EnvFileEntry[] = [];
+  const malformed: number[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const match = trimmed.match(/^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/);
-    if (!match) throw new ConfigError(`${source} line ${index + 1} is not KEY=VALUE.`);
-    let value = match[2]!;
-    const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\n/g, '\n').replace(/\\"/g, '"');
-    } else {
-      value = value.replace(/\s+#.*$/, '');
+    if (!match) {
+      malformed.push(index + 1);
+      return;
     }
-    result[match[1]!] = value;
+    entries.push({ key: match[1]!, value: unquote(match[2]!), line: index + 1 });
   });
+  if (malformed.length === 1) throw new ConfigError(`${source} line ${malformed[0]} is not KEY=VALUE.`);
+  if (malformed.length > 1) throw new ConfigError(`${source} lines ${malformed.join(', ')} are not KEY=VALUE.`);
+  return entries;
+}
+
+function unquote(value: string): string {
+  const quote = value[0];
+  if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) {
+    const inner = value.slice(1, -1);
+    return quote === '"' ? inner.replace(/\\n/g, '\n').replace(/\\"/g, '"') : inner;
+  }
+  return value.replace(/\s+#.*$/, '');
+}
+
+/** The env file as a plain map (a later line wins over an earlier one). */
+export function parseEnvFile(text: string, source = 'env file'): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of readEnvFileEntries(text, source)) result[entry.key] = entry.value;
   return result;
 }
 
-export function loadEnvFile(path: string, env: Env = process.env): void {
+/** A `CRM_*` key of an env file that crm-mail does not read, with the known name it most likely meant. */
+export interface UnknownVariable {
+  key: string;
+  file: string;
+  line: number;
+  suggestion?: string;
+}
+
+const KNOWN_NAMES = VARIABLES.map((spec) => spec.name);
+
+/** Keys that look like crm-mail settings (CRM_ prefix) but are none: typos that would otherwise be ignored in silence. */
+export function unknownVariables(entries: readonly EnvFileEntry[], file: string): UnknownVariable[] {
+  return entries
+    .filter((entry) => entry.key.toUpperCase().startsWith('CRM_') && !KNOWN_NAMES.includes(entry.key))
+    .map((entry) => ({ key: entry.key, file, line: entry.line, suggestion: closestName(entry.key, KNOWN_NAMES) }));
+}
+
+/** The known name nearest to `name`, if it is near enough to be a typo (a third of the name's length at most). */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(name.toUpperCase(), candidate);
+    if (!best || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours (GMIAL -> GMAIL is one). */
+export function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+export function describeUnknown(unknown: UnknownVariable): string {
+  const hint = unknown.suggestion ? `did you mean ${unknown.suggestion}?` : 'crm-mail does not read it';
+  return `${unknown.file} line ${unknown.line}: ${unknown.key} is not a crm-mail setting and is ignored (${hint})`;
+}
+
+export interface LoadedEnvFile {
+  /** Keys taken from the file (not already set in the environment), with their line. */
+  origins: Map<string, EnvFilePlace>;
+  unknown: UnknownVariable[];
+}
+
+/** Loads an env file into env. Values already in the environment win, as with most dotenv loaders, so cron can override a file. */
+export function loadEnvFile(path: string, env: Env = process.env): LoadedEnvFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigError(`cannot read --env-file ${path}: ${(error as Error).message}`);
   }
-  for (const [key, value] of Object.entries(parseEnvFile(text, path))) {
-    if (env[key] === undefined) env[key] = value;
+  const entries = readEnvFileEntries(text, path);
+  const preset = new Set(Object.keys(env).filter((key) => env[key] !== undefined));
+  const origins = new Map<string, EnvFilePlace>();
+  for (const entry of entries) {
+    if (preset.has(entry.key)) continue;
+    env[entry.key] = entry.value;
+    origins.set(entry.key, { file: path, line: entry.line });
   }
+  return { origins, unknown: unknownVariables(entries, path) };
 }

@@ -86,8 +86,12 @@ export class UsageError extends CrmMailError {
   }
 }
 export class ConfigError extends CrmMailError {
-  constructor(message: string, options?: CrmMailErrorOptions) {
+  /** The variable at fault, when one is: lets a caller say which file and line it came from. */
+  readonly variable?: string;
+
+  constructor(message: string, options?: CrmMailErrorOptions & { variable?: string }) {
     super('config', message, options);
+    this.variable = options?.variable;
   }
 }
 export class IntegrationDisabledError extends CrmMailError {

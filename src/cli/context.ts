@@ -3,7 +3,7 @@
  * the output, and the database opened on demand.
  */
 import { resolve } from 'node:path';
-import { loadConfig, loadEnvFile, type Config } from '../config.js';
+import { describeUnknown, loadConfig, loadEnvFile, type Config, type EnvOrigins } from '../config.js';
 import { IntegrationDisabledError } from '../errors.js';
 import { openDatabase, type Db, type OpenOptions } from '../db/open.js';
 import { assertMigrated } from '../db/migrate.js';
@@ -25,6 +25,8 @@ export class CliContext {
   out: Output = new Output({ json: false, quiet: false, verbose: false });
   exitCode = 0;
   private gmailOffNoted = false;
+  /** Variables whose value came from the --env-file, with the line: for `config` and for error messages. */
+  envOrigins: EnvOrigins = new Map();
 
   constructor(readonly env: NodeJS.ProcessEnv = process.env) {}
 
@@ -33,11 +35,16 @@ export class CliContext {
     this.globals = globals;
     // The output first: a bad env file is reported in the form asked for (one JSON document with --json).
     this.out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), verbose: Boolean(globals.verbose) });
-    if (globals.envFile) loadEnvFile(globals.envFile, this.env);
+    if (globals.envFile) {
+      const loaded = loadEnvFile(globals.envFile, this.env);
+      this.envOrigins = loaded.origins;
+      // A typo in a setting's name would otherwise leave the default in force without a word.
+      for (const unknown of loaded.unknown) this.out.warn(describeUnknown(unknown));
+    }
   }
 
   get config(): Readonly<Config> {
-    this.configValue ??= loadConfig(this.env);
+    this.configValue ??= loadConfig(this.env, this.envOrigins);
     return this.configValue;
   }
 

@@ -5,8 +5,8 @@
  *
  * Usage: node dist/src/demo/run-demo.js [--dir DIR]   (default: <package>/demo)
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { main } from '../cli/main.js';
 import { CliContext } from '../cli/context.js';
@@ -17,6 +17,7 @@ import { crmMailSettings, generateScenario, SCENARIOS, startEmulator, type Emula
 import { validateModelFile } from '../activity/modelFile.js';
 import { freshInvestorMail } from './freshMail.js';
 import { seedDemoCrm } from './seedCrm.js';
+import { shellQuote } from '../doctor/databaseChecks.js';
 
 export interface DemoOptions {
   dir: string;
@@ -47,10 +48,22 @@ function packageRoot(): string {
   return dir;
 }
 
-/** A path as the user should type it from where they are. */
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+/**
+ * How to run crm-mail from any folder: its bare name when a `crm-mail` is on PATH (installed with
+ * npm install -g or npm link), else the absolute path of this package's bin.
+ */
+export function crmMailCommand(pathVariable: string | undefined, bin: string = join(packageRoot(), 'bin', 'crm-mail')): string {
+  for (const dir of (pathVariable ?? '').split(delimiter)) {
+    if (dir === '' || !isAbsolute(dir)) continue;
+    const candidate = join(dir, 'crm-mail');
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return 'crm-mail';
+    } catch {
+      // not in this folder
+    }
+  }
+  return shellQuote(bin);
 }
 
 function demoEnv(dir: string, emulator: Emulator, source: NodeJS.ProcessEnv, model: string | undefined): Record<string, string> {
@@ -107,13 +120,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const dbPath = env.CRM_DB_PATH!;
   const envFile = join(dir, '.env.demo');
   writeFileSync(envFile, envFileText(env), { mode: 0o600 });
-  const db = shown(dbPath);
+  // Absolute paths: the commands printed here work from any folder.
+  const db = shellQuote(dbPath);
+  const cli = crmMailCommand(source.PATH);
   const partners = scenario.partners.map((partner) => partner.email);
   const proposable: string[] = [];
 
   // Each step is the real CLI, in this process, with the demo's settings and nothing of the caller's.
   const run = async (args: string[], allowed: number[] = [0]): Promise<number> => {
-    line(`\n$ crm-mail --db ${db} ${args.join(' ')}`);
+    line(`\n$ ${cli} --db ${db} ${args.join(' ')}`);
     const code = await main(['node', 'crm-mail', '--db', dbPath, ...args], new CliContext({ ...env }));
     if (!allowed.includes(code)) throw new DemoStepFailed(`\`crm-mail ${args.join(' ')}\` exited with ${code}`);
     return code;
@@ -176,21 +191,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await run(['review', 'list']);
 
     const [first] = scenario.partners;
-    const envShown = shown(envFile);
+    const envShown = shellQuote(envFile);
     const next: Array<[string, string]> = [
-      [`npx crm-mail review --db ${db} --as ${first!.email}`, 'approve, edit or dismiss the notes'],
-      [`npx crm-mail threads --db ${db} --investor "${scenario.investors[0]!.name}"`, "one investor's conversations"],
+      [`${cli} review --db ${db} --as ${first!.email}`, 'approve, edit or dismiss the notes'],
+      [`${cli} threads --db ${db} --investor "${scenario.investors[0]!.name}"`, "one investor's conversations"],
     ];
-    if (crossingThread !== undefined) next.push([`npx crm-mail --env-file ${envShown} thread ${crossingThread}`, "one message in two partners' mailboxes, attachment included"]);
-    next.push([`npx crm-mail --env-file ${envShown} doctor`, 'a health check of these settings']);
-    const width = Math.max(...next.map(([command]) => command.length));
-    line('\nContinue with the same database:');
-    for (const [command, comment] of next) line(`  ${command.padEnd(width)}   # ${comment}`);
-    line(`Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s; everything it made is in ${shown(dir)}/.`);
+    if (crossingThread !== undefined) next.push([`${cli} --env-file ${envShown} thread ${crossingThread}`, "one message in two partners' mailboxes, attachment included"]);
+    next.push([`${cli} --env-file ${envShown} doctor`, 'a health check of these settings']);
+    // Commands and their comments on separate lines: absolute paths are long, and a command is copied whole.
+    line('\nContinue with the same database (from any folder):');
+    for (const [command, comment] of next) line(`  # ${comment}\n  ${command}`);
+    if (cli !== 'crm-mail') line(`(crm-mail is not on PATH; to install it: npm pack, then npm install -g ./crm-mail-<version>.tgz, or npm link; see the README)`);
+    line(`Demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s; everything it made is in ${dir}/.`);
     return { exitCode: 0, dbPath, envFile, partners, proposable };
   } catch (error) {
     if (!(error instanceof DemoStepFailed)) throw error;
-    line(`\nThe demo stopped: ${error.message}. Its files are in ${shown(dir)}/ for a look.`);
+    line(`\nThe demo stopped: ${error.message}. Its files are in ${dir}/ for a look.`);
     return { exitCode: 1, dbPath, envFile, partners, proposable };
   } finally {
     await emulator.stop();

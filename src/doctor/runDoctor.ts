@@ -3,7 +3,7 @@
  * are the command's business. Nothing here changes the database: it is opened read-only.
  */
 import { existsSync } from 'node:fs';
-import type { Config, Env } from '../config.js';
+import type { Config, Env, EnvOrigins } from '../config.js';
 import { openDatabase, type Db } from '../db/open.js';
 import { readSchema, sqliteVersion } from '../db/schemaInfo.js';
 import { checkAccounts, checkCrmContract, checkForeignKeys, checkMigrations, shellQuote } from './databaseChecks.js';
@@ -16,6 +16,8 @@ import { checkToken, type TokenProbe } from './tokenCheck.js';
 
 export interface DoctorOptions {
   env: Env;
+  /** Variables read from the --env-file, so a bad value is named with its file and line. */
+  envOrigins?: EnvOrigins;
   dbPath: string;
   /** Also exchange a token for one enrolled user (talks to Google or the configured token URL). */
   online: boolean;
@@ -31,7 +33,7 @@ const NOT_CHECKED = 'not checked: the configuration is invalid (see the config l
 
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const { result: configResult, config } = checkConfig(options.env);
+  const { result: configResult, config } = checkConfig(options.env, options.envOrigins);
   results.push(configResult);
   if (config) results.push(checkIntegration(config), checkQuotaModel(config));
 

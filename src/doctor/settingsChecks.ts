@@ -6,15 +6,15 @@
  */
 import { accessSync, constants, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { accountQuotaBudget, loadConfig, type Config, type Env } from '../config.js';
+import { accountQuotaBudget, loadConfig, type Config, type Env, type EnvOrigins } from '../config.js';
 import { describeQuotaModel, quotaModel } from '../gmail/quotaModel.js';
 import { fail, failOrWarn, ok, warn, type CheckResult } from './result.js';
 
 export const GMAIL_SCOPE = 'https://www.googleapis.com/auth/gmail.readonly';
 
-export function checkConfig(env: Env): { result: CheckResult; config?: Readonly<Config> } {
+export function checkConfig(env: Env, origins?: EnvOrigins): { result: CheckResult; config?: Readonly<Config> } {
   try {
-    const config = loadConfig(env);
+    const config = loadConfig(env, origins);
     return { result: ok('config', `configuration valid (auth ${config.authMethod}, capture ${config.capture})`), config };
   } catch (error) {
     return {

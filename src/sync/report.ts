@@ -231,8 +231,3 @@ export function progressLine(email: string, progress: AccountProgress, sinceUpda
   const eta = left !== undefined ? `, ~${formatDuration(Math.round(left / 1000) * 1000)} left at the quota budget` : '';
   return `${email}  ${progress.phase} ${gauge} ${fmt(done)}${of} messages, stored ${fmt(progress.stored)}${eta}`;
 }
-
-/** cli-table3 colours only on a terminal: cron logs and pipes get plain characters. */
-export function tableStyle(isTTY: boolean): { head: string[]; border: string[] } | undefined {
-  return isTTY ? undefined : { head: [], border: [] };
-}

@@ -33,6 +33,17 @@ async function waitFor(text: string, timeoutMs = 20_000): Promise<string> {
   }
 }
 
+/** Waits until `text` is on the screen `count` times (a prompt shown again for the same proposal). */
+async function waitForCount(text: string, count: number, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const shown = screen();
+    if (shown.split(text).length - 1 >= count) return shown;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} x ${JSON.stringify(text)} on the screen:\n${shown}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function keys(...sequence: string[]): void {
   tmux('send-keys', '-t', SESSION, ...sequence);
 }
@@ -122,6 +133,48 @@ describe('interactive review in a real terminal (tmux)', () => {
     expect(shown).toContain('Summary: approved 1, edited 0, dismissed 0, skipped 0; 1 still pending.');
     const db = openDatabase(dbPath);
     expect((proposals(db) as Array<{ status: string }>).map((row) => row.status)).toEqual(['approved', 'pending']);
+    db.close();
+  });
+
+  it('an emptied edit or Esc goes back to the menu without deciding; Enter on the unchanged draft approves it', async () => {
+    const dbPath = join(dir, 'cancel-edit.db');
+    await startReview(dbPath, 2);
+    await waitFor('1 of 2 · proposal #1');
+    // Clear the prefilled draft (Ctrl-U: delete to the start of the line), then Enter.
+    keys('e', 'Enter');
+    await waitFor('Note (edit, then Enter):');
+    keys('C-u');
+    // The line is empty: input() shows the draft it would fall back to, in parentheses.
+    await waitFor('Note (edit, then Enter): (2026-11-21');
+    keys('Enter');
+    await waitFor('edit cancelled: nothing decided, back to the menu');
+    await waitFor('? Decision'); // answered menus collapse to a ✔ line: this is the menu shown again
+    // Start typing a change, then think better of it: Esc.
+    keys('e', 'Enter');
+    await waitForCount('Note (edit, then Enter):', 2);
+    typeText(' Not this.');
+    keys('Escape');
+    await waitForCount('edit cancelled: nothing decided, back to the menu', 2);
+    await waitFor('? Decision');
+    let db = openDatabase(dbPath);
+    expect((proposals(db) as Array<{ status: string }>).map((row) => row.status)).toEqual(['pending', 'pending']);
+    db.close();
+    // Still proposal #1; accepting the draft as it stands approves it.
+    keys('e', 'Enter');
+    await waitForCount('Note (edit, then Enter):', 3);
+    keys('Enter');
+    await waitFor('2 of 2 · proposal #2');
+    keys('q', 'Enter');
+    const shown = await waitFor('EXIT=');
+    expect(shown.split('1 of 2 · proposal #1')).toHaveLength(2); // the same proposal all along
+    expect(shown).toContain('Note (edit, then Enter): (empty: nothing decided)');
+    expect(shown).toContain('Summary: approved 1, edited 0, dismissed 0, skipped 0; 1 still pending.');
+    expect(shown).toContain('EXIT=0');
+    db = openDatabase(dbPath);
+    const rows = proposals(db) as Array<{ status: string; edited_note: string | null; drafted_note: string }>;
+    expect(rows.map((row) => row.status)).toEqual(['approved', 'pending']);
+    expect(rows[0]!.edited_note).toBeNull();
+    expect(notesOf(db, ANN.investorId)!.notes!.split('\n')).toEqual(['2026-10-02 · First meeting at their office.', `${rows[0]!.drafted_note} — approved by Jane Doe`]);
     db.close();
   });
 });

@@ -123,8 +123,8 @@ describe('configuration', () => {
     const shown = JSON.parse(result.stdout) as { integrationEnabled: boolean; variables: Array<{ name: string; value: string; source: string }> };
     const byName = Object.fromEntries(shown.variables.map((v) => [v.name, v]));
     expect(shown.integrationEnabled).toBe(true);
-    expect(byName.CRM_GMAIL_WORKSPACE_DOMAIN).toMatchObject({ value: 'northwind.vc', source: 'env' });
-    expect(byName.CRM_GMAIL_RATE_UNITS_SEC).toMatchObject({ value: '200', source: 'env' });
+    expect(byName.CRM_GMAIL_WORKSPACE_DOMAIN).toMatchObject({ value: 'northwind.vc', source: 'env-file', file: envFile, line: 3 });
+    expect(byName.CRM_GMAIL_RATE_UNITS_SEC).toMatchObject({ value: '200', source: 'env-file', file: envFile, line: 6 });
     expect(byName.CRM_GMAIL_BACKFILL_PAGE_SIZE).toMatchObject({ value: '500', source: 'default' });
     expect(byName.CRM_GMAIL_SECRET_KEY!.value).toBe('********');
     expect(result.stdout).not.toContain(CLIENT_SECRET);
@@ -156,5 +156,59 @@ describe('configuration', () => {
     const result = await runCli(['--env-file', envFile, 'config', '--json'], { env: { CRM_GMAIL_RETRY_MAX: '7' } });
     const shown = JSON.parse(result.stdout) as { variables: Array<{ name: string; value: string }> };
     expect(shown.variables.find((v) => v.name === 'CRM_GMAIL_RETRY_MAX')?.value).toBe('7');
+  });
+
+  it('warns about every unknown CRM_* key of an env file, with its line and the closest known name', async () => {
+    const dir = tempDir();
+    const envFile = join(dir, 'crm-mail.env');
+    writeFileSync(
+      envFile,
+      ['CRM_GMAIL_INTEGRATION_ENABLE=true', 'OTHER_TOOL_SETTING=1', '# comment', 'CRM_GMIAL_EXCLUDE=lawfirm.com', 'CRM_WEB_PORT=8080', 'CRM_GMAIL_RETRY_MAX=3'].join('\n'),
+    );
+    const result = await runCli(['--env-file', envFile, 'config', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`warning: ${envFile} line 1: CRM_GMAIL_INTEGRATION_ENABLE is not a crm-mail setting and is ignored (did you mean CRM_GMAIL_INTEGRATION_ENABLED?)`);
+    expect(result.stderr).toContain(`warning: ${envFile} line 4: CRM_GMIAL_EXCLUDE is not a crm-mail setting and is ignored (did you mean CRM_GMAIL_EXCLUDE?)`);
+    expect(result.stderr).toContain(`warning: ${envFile} line 5: CRM_WEB_PORT is not a crm-mail setting and is ignored (crm-mail does not read it)`);
+    expect(result.stderr).not.toContain('OTHER_TOOL_SETTING');
+    expect(result.stderr.trim().split('\n')).toHaveLength(3);
+    const shown = JSON.parse(result.stdout) as { integrationEnabled: boolean };
+    expect(shown.integrationEnabled).toBe(false);
+  });
+
+  it('reports every bad value at once, each with the env file and line it came from', async () => {
+    const dir = tempDir();
+    const envFile = join(dir, 'crm-mail.env');
+    writeFileSync(envFile, ['CRM_GMAIL_INTEGRATION_ENABLED=maybe', 'CRM_GMAIL_RETRY_MAX=99', 'CRM_GMAIL_CAPTURE=some'].join('\n'));
+    const result = await runCli(['--env-file', envFile, 'config'], { env: { CRM_GMAIL_AUTH_METHOD: 'password' } });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('4 settings are not valid:');
+    expect(result.stderr).toContain(`CRM_GMAIL_INTEGRATION_ENABLED="maybe" is not valid: expected true or false. (${envFile} line 1)`);
+    expect(result.stderr).toContain(`CRM_GMAIL_RETRY_MAX="99" is not valid: expected a whole number from 0 to 20. (${envFile} line 2)`);
+    expect(result.stderr).toContain(`(${envFile} line 3)`);
+    // From the environment: no file to name.
+    expect(result.stderr).toMatch(/CRM_GMAIL_AUTH_METHOD="password" is not valid: expected one of dwd, oauth\.\n/);
+    expect(() => parseEnvFile('A=1\nnot one\nB=2\nnor this', '.env.x')).toThrow(/\.env\.x lines 2, 4 are not KEY=VALUE/);
+  });
+
+  it('config says where each value came from: the environment, the env file and line, or the default', async () => {
+    const dir = tempDir();
+    const envFile = join(dir, 'crm-mail.env');
+    writeFileSync(envFile, ['# settings', 'CRM_GMAIL_RETRY_MAX=3', 'CRM_GMAIL_CAPTURE=all'].join('\n'));
+    const env = { CRM_GMAIL_CAPTURE: 'matched', CRM_GMAIL_HISTORY_STALE_DAYS: '9' };
+    const json = await runCli(['--env-file', envFile, 'config', '--json'], { env });
+    const byName = Object.fromEntries((JSON.parse(json.stdout) as { variables: Array<{ name: string }> }).variables.map((v) => [v.name, v]));
+    expect(byName.CRM_GMAIL_RETRY_MAX).toEqual(expect.objectContaining({ value: '3', source: 'env-file', file: envFile, line: 2 }));
+    expect(byName.CRM_GMAIL_CAPTURE).toEqual(expect.objectContaining({ value: 'matched', source: 'environment' }));
+    expect(byName.CRM_GMAIL_CAPTURE).not.toHaveProperty('file');
+    expect(byName.CRM_GMAIL_HISTORY_STALE_DAYS).toEqual(expect.objectContaining({ value: '9', source: 'environment' }));
+    expect(byName.CRM_GMAIL_SYNC_INTERVAL_MIN).toEqual(expect.objectContaining({ value: '15', source: 'default' }));
+    expect(byName.CRM_GMAIL_SA_KEY_PATH).toEqual(expect.objectContaining({ source: 'unset' }));
+    const human = await runCli(['--env-file', envFile, 'config'], { env });
+    expect(human.stdout).toMatch(new RegExp(`CRM_GMAIL_RETRY_MAX +3  \\(${envFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2\\)\n`));
+    expect(human.stdout).toMatch(/CRM_GMAIL_CAPTURE +matched  \(environment\)\n/);
+    expect(human.stdout).toMatch(/CRM_GMAIL_SYNC_INTERVAL_MIN +15  \(default\)\n/);
+    expect(human.stdout).toMatch(/CRM_GMAIL_SA_KEY_PATH +\(unset\)\n/);
   });
 });

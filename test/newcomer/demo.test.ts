@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { PROJECT_ROOT, runClean, runCli, type CliResult, unstamped } from '../helpers/cli.js';
+import { BIN, PROJECT_ROOT, runClean, runCli, type CliResult, unstamped } from '../helpers/cli.js';
+import { crmMailCommand } from '../../src/demo/run-demo.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writeTinyModel } from '../../src/activity/tinyModel.js';
 
@@ -10,13 +11,20 @@ const DEMO = join(PROJECT_ROOT, 'dist', 'src', 'demo', 'run-demo.js');
 const root = tempDir('crm-mail-demo-');
 const dir = join(root, 'demo');
 
+/** A PATH with node and the system's tools but no crm-mail (as after a plain `npm ci`). */
+const PATH_WITHOUT_CRM_MAIL = [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+
 /** The compiled demo as `npm run demo` runs it, with a clean environment plus `env`. */
 function runDemo(env: Record<string, string> = {}): Promise<CliResult> {
-  return runClean(process.execPath, [DEMO, '--dir', dir], { cwd: root, env });
+  return runClean(process.execPath, [DEMO, '--dir', dir], { cwd: root, env: { PATH: PATH_WITHOUT_CRM_MAIL, ...env } });
 }
+
+/** How the demo names its steps: the package's bin by absolute path (crm-mail is not on PATH) and the absolute database. */
+const STEP = `${BIN} --db ${join(dir, 'crm.db')}`;
 
 // The demo's output is a pipe here: the crm-mail lines in it are dated, as in a log.
 const stripAnsi = (text: string): string => unstamped(text.replace(/\u001b\[[0-9;]*m/g, ''));
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 interface Proposal {
   message_key: string;
@@ -53,13 +61,15 @@ describe('npm run demo', () => {
     const order = ['migrate', 'enroll-all', 'sync', 'sync', 'propose', 'status', 'threads --by-investor', 'threads --limit 8', 'review list'];
     let position = 0;
     for (const command of order) {
-      const found = out.indexOf(`crm-mail --db demo/crm.db ${command}`, position);
+      const found = out.indexOf(`$ ${STEP} ${command}`, position);
       expect(found, command).toBeGreaterThan(position - 1);
       position = found + 1;
     }
-    expect(out).toMatch(/npx crm-mail review --db demo\/crm\.db --as \S+@northwind\.vc/);
-    expect(out).toMatch(/npx crm-mail threads --db demo\/crm\.db --investor "/);
-    expect(out).toMatch(/npx crm-mail --env-file demo\/\.env\.demo thread \d+/);
+    expect(out).toContain(`  ${BIN} review --db ${join(dir, 'crm.db')} --as `);
+    expect(out).toContain(`  ${BIN} threads --db ${join(dir, 'crm.db')} --investor "`);
+    expect(out).toMatch(new RegExp(`  ${escape(BIN)} --env-file ${escape(join(dir, '.env.demo'))} thread \\d+\n`));
+    expect(out).not.toContain('npx crm-mail');
+    expect(out).toContain('crm-mail is not on PATH; to install it: npm pack, then npm install -g');
     expect(existsSync(join(root, 'somebody-elses-crm.db'))).toBe(false);
     expect(existsSync(join(dir, '.env.demo'))).toBe(true);
   });
@@ -67,7 +77,7 @@ describe('npm run demo', () => {
   it('shows every partner OK in the status table', () => {
     const { partners } = readDemoDb();
     expect(partners).toHaveLength(3);
-    const status = stripAnsi(first.stdout).split('$ crm-mail --db demo/crm.db status')[1]!.split('$ crm-mail')[0]!;
+    const status = stripAnsi(first.stdout).split(`$ ${STEP} status`)[1]!.split('\n$ ')[0]!;
     for (const partner of partners) {
       const row = status.split('\n').find((line) => line.includes(partner));
       expect(row, partner).toMatch(new RegExp(`│ ${partner.replace('.', '\\.')}\\s+│ ok\\s+│`));
@@ -98,8 +108,31 @@ describe('npm run demo', () => {
       expect(proposal.drafter).toBe('rule');
     }
     expect(new Set(proposals.map((proposal) => proposal.message_key)).size).toBe(3);
-    const pending = stripAnsi(first.stdout).split('$ crm-mail --db demo/crm.db review list')[1]!;
+    const pending = stripAnsi(first.stdout).split(`$ ${STEP} review list`)[1]!;
     expect(pending.match(/^#\d+\s+pending/gm)).toHaveLength(3);
+  });
+
+  it('prints commands to continue that work from any folder', async () => {
+    const elsewhere = tempDir('crm-mail-demo-elsewhere-');
+    const commands = stripAnsi(first.stdout).split('(from any folder):\n')[1]!.split('\n').filter((line) => line.startsWith(`  ${BIN} `)).map((line) => line.trim());
+    expect(commands).toHaveLength(4);
+    for (const command of commands.filter((line) => !line.includes(' review '))) {
+      const result = await runClean('sh', ['-c', command], { cwd: elsewhere, env: { PATH: PATH_WITHOUT_CRM_MAIL } });
+      expect(result.stderr, command).not.toMatch(/cannot open|unexpected|not built/);
+      if (!command.endsWith(' doctor')) expect(result.code, `${command}\n${result.stderr}`).toBe(0);
+      expect(result.stdout.length, command).toBeGreaterThan(0);
+    }
+    expect(existsSync(join(elsewhere, 'data'))).toBe(false);
+  });
+
+  it('names crm-mail bare when it is on PATH, else by the absolute path of its bin', () => {
+    const bin = tempDir('crm-mail-path-');
+    expect(crmMailCommand(`${bin}:/usr/bin`, '/opt/crm mail/bin/crm-mail')).toBe("'/opt/crm mail/bin/crm-mail'");
+    mkdirSync(join(bin, 'sub'));
+    writeFileSync(join(bin, 'crm-mail'), '#!/bin/sh\n');
+    expect(crmMailCommand(`${bin}:/usr/bin`, BIN)).toBe(BIN); // there but not executable
+    chmodSync(join(bin, 'crm-mail'), 0o755);
+    expect(crmMailCommand(`/nowhere:${bin}`, BIN)).toBe('crm-mail');
   });
 
   it('starts clean when run again, and drafts with the local model when CRM_MAIL_MODEL is set', async () => {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
-import { tableStyle } from '../../sync/report.js';
+import { renderTable, tableWidth, type TableColumn } from '../tableFit.js';
 import { accountFootprint, getAccountByEmail, listAccounts, removeAccount, setAccountStatus, type Account } from '../../db/accounts.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { parseCheckpoint } from '../../sync/checkpoint.js';
@@ -34,6 +33,16 @@ function findAccount(ctx: CliContext, email: string): Account {
   return account;
 }
 
+const ACCOUNT_COLUMNS: TableColumn[] = [
+  { head: 'account', priority: 0, minWidth: 20, wrap: true },
+  { head: 'status', priority: 0 },
+  { head: 'auth', priority: 3 },
+  { head: 'sharing', priority: 2 },
+  { head: 'enrolled', priority: 4 },
+  { head: 'backfill', priority: 1, minWidth: 10, wrap: true },
+  { head: 'last success', priority: 1, minWidth: 10, wrap: true },
+];
+
 export function registerAccounts(program: Command, ctx: CliContext): void {
   const accounts = program
     .command('accounts')
@@ -48,16 +57,22 @@ Examples:
   $ crm-mail accounts remove jane@northwind.vc --yes
   $ crm-mail accounts share jane@northwind.vc subject`,
     )
-    .action(() => {
+    .option('--wide', 'show every column, however wide (by default the table fits the terminal, 80 columns when unknown)')
+    .action((options: { wide?: boolean }) => {
       ctx.noteIfGmailOff();
       const rows = listAccounts(ctx.db());
       if (ctx.out.json) return ctx.out.data(rows.map(accountJson));
       if (rows.length === 0) return ctx.out.line('no accounts enrolled: run crm-mail enroll-all (or crm-mail enroll EMAIL)');
-      const table = new Table({ style: tableStyle(ctx.out.isTTY), head: ['account', 'status', 'auth', 'sharing', 'enrolled', 'backfill', 'last success'] });
-      for (const account of rows) {
-        table.push([account.email, account.status, account.authMethod, account.shareLevel, account.createdAt.slice(0, 10), backfillState(account), account.lastSuccessAt ?? '-']);
-      }
-      ctx.out.line(table.toString());
+      const cells = rows.map((account) => [
+        account.email,
+        account.status,
+        account.authMethod,
+        account.shareLevel,
+        account.createdAt.slice(0, 10),
+        backfillState(account),
+        account.lastSuccessAt ? account.lastSuccessAt.slice(0, 16).replace('T', ' ') : '-',
+      ]);
+      ctx.out.write(renderTable(ACCOUNT_COLUMNS, cells, { maxWidth: tableWidth({ wide: options.wide, isTTY: ctx.out.isTTY, env: ctx.env }), color: ctx.out.isTTY }));
     });
 
   const setStatus = (email: string, status: 'active' | 'paused', verb: string): void => {

@@ -24,6 +24,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       const { hasFailure } = await import('../../doctor/result.js');
       const results = await runDoctor({
         env: ctx.env,
+        envOrigins: ctx.envOrigins,
         dbPath: doctorDbPath(ctx, command),
         online: Boolean(options.online),
         model: Boolean(options.model),

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
 import { EXIT, NotFoundError, UsageError } from '../../errors.js';
-import { tableStyle } from '../../sync/report.js';
+import { renderTable, tableWidth, type TableColumn } from '../tableFit.js';
 import { listAccounts } from '../../db/accounts.js';
 import { parseExclusionPattern } from '../../privacy/exclusionPattern.js';
 import { exclusionsInForce } from '../../privacy/exclusions.js';
@@ -17,6 +16,15 @@ function normalized(text: string): string {
   const typed = text.trim();
   return typed.includes('@') && !typed.startsWith('@') ? normalizeAddress(typed) : normalizeDomain(typed);
 }
+
+const EXCLUSION_COLUMNS: TableColumn[] = [
+  { head: 'pattern', priority: 0, minWidth: 16, wrap: true },
+  { head: 'kind', priority: 2 },
+  { head: 'from', priority: 1 },
+  { head: 'reason', priority: 1, minWidth: 12, wrap: true },
+  { head: 'added by', priority: 3, minWidth: 12, wrap: true },
+  { head: 'added', priority: 3 },
+];
 
 export function registerExclude(program: Command, ctx: CliContext): void {
   const exclude = program
@@ -42,16 +50,14 @@ can only be changed there. The author is CRM_MAIL_USER, else the OS user.`,
   exclude
     .command('list')
     .description('the exclusions in force, from the database and from CRM_GMAIL_EXCLUDE')
-    .addHelpText('after', '\nExamples:\n  $ crm-mail exclude list\n  $ crm-mail --json exclude list')
-    .action(() => {
+    .option('--wide', 'show every column, however wide (by default the table fits the terminal, 80 columns when unknown)')
+    .addHelpText('after', '\nExamples:\n  $ crm-mail exclude list\n  $ crm-mail exclude list --wide\n  $ crm-mail --json exclude list')
+    .action((options: { wide?: boolean }) => {
       const rows = exclusionsInForce(ctx.db(), ctx.config.excludedAddresses);
       if (ctx.out.json) return ctx.out.data({ exclusions: rows });
       if (rows.length === 0) return ctx.out.line('no exclusions: all investor mail is captured (crm-mail exclude add ADDRESS|DOMAIN to keep someone out)');
-      const table = new Table({ style: tableStyle(ctx.out.isTTY), head: ['pattern', 'kind', 'from', 'reason', 'added by', 'added'] });
-      for (const row of rows) {
-        table.push([row.pattern, row.kind, row.source === 'environment' ? 'environment (CRM_GMAIL_EXCLUDE)' : 'database', row.reason ?? '-', row.addedBy ?? '-', row.addedAt?.slice(0, 10) ?? '-']);
-      }
-      ctx.out.line(table.toString());
+      const cells = rows.map((row) => [row.pattern, row.kind, row.source === 'environment' ? 'environment (CRM_GMAIL_EXCLUDE)' : 'database', row.reason ?? '-', row.addedBy ?? '-', row.addedAt?.slice(0, 10) ?? '-']);
+      ctx.out.write(renderTable(EXCLUSION_COLUMNS, cells, { maxWidth: tableWidth({ wide: options.wide, isTTY: ctx.out.isTTY, env: ctx.env }), color: ctx.out.isTTY }));
     });
 
   exclude

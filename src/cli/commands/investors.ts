@@ -10,7 +10,8 @@ import { investorIdsFor } from '../investorTerm.js';
 import { inertLine } from '../output.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import type { InvestorActivityRow } from '../../db/investorActivity.js';
-import { cut, textColumnWidths } from './threads.js';
+import { cut } from './threads.js';
+import { renderTable, tableWidth, type TableColumn } from '../tableFit.js';
 
 const INVESTORS_EXAMPLES = `
 Examples:
@@ -18,6 +19,7 @@ Examples:
   $ crm-mail investors --stale 60               # no two-way exchange in 60 days (the weekly digest)
   $ crm-mail investors --partner jane@firm.com  # the investors Jane has mail with
   $ crm-mail investors --json
+  $ crm-mail investors --wide                   # every column of the table, however wide the terminal
 
 A touch is investor mail that is neither bulk (newsletters) nor internal-only. A thread is a two-way
 exchange once it holds mail both from the investor and from the firm; its date is the earlier of
@@ -31,8 +33,9 @@ export function registerInvestors(program: Command, ctx: CliContext): void {
     .description('relationship figures per investor from the captured mail: last touch each way, two-way exchange, strongest partner; stalest first')
     .option('--stale <days>', 'only investors without a two-way exchange in at least DAYS days (or never)')
     .option('--partner <email>', "only investors this partner has mail with (the figures stay the firm's)")
+    .option('--wide', 'show every column, however wide (by default the table fits the terminal, 80 columns when unknown)')
     .addHelpText('after', INVESTORS_EXAMPLES)
-    .action(async (options: { stale?: string; partner?: string }) => {
+    .action(async (options: { stale?: string; partner?: string; wide?: boolean }) => {
       const { listInvestorActivity, isFirmPerson } = await import('../../db/investorActivity.js');
       const staleDays = options.stale === undefined ? undefined : parseDays(options.stale, '--stale');
       const db = ctx.db();
@@ -45,7 +48,7 @@ export function registerInvestors(program: Command, ctx: CliContext): void {
         ctx.out.line(staleDays !== undefined || options.partner !== undefined ? 'No investor matches that filter.' : 'No investor has captured mail yet: run `crm-mail sync` first.');
         return;
       }
-      if (ctx.out.isTTY) ctx.out.write(await renderTable(rows));
+      if (ctx.out.isTTY) ctx.out.write(renderActivityTable(rows, tableWidth({ wide: options.wide, isTTY: true, env: ctx.env })));
       else for (const row of rows) ctx.out.line(plainLine(row));
       const what = staleDays === undefined ? 'with captured mail' : `without a two-way exchange in ${staleDays} days`;
       ctx.out.line(`${rows.length} investor${rows.length === 1 ? '' : 's'} ${what}; one investor's timeline: crm-mail investor <id|name>`);
@@ -123,30 +126,35 @@ function twoWayCell(row: InvestorActivityRow): string {
   return row.days_since_two_way === null ? 'never' : `${row.days_since_two_way} d ago`;
 }
 
-async function renderTable(rows: InvestorActivityRow[]): Promise<string> {
-  const { default: Table } = await import('cli-table3');
-  const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
-  // ID, the two date columns' dates, Two-way, 90 d and Pending take about 70 columns with borders.
-  const [investorWidth, inWidth, outWidth, strongWidth, runnerWidth] = textColumnWidths(columns, [26, 22, 22, 20, 20], 70) as [number, number, number, number, number];
-  const table = new Table({
-    head: ['ID', 'Investor', 'Last inbound', 'Last outbound', 'Two-way', 'Threads 90 d', 'Strongest', 'Runner-up', 'Pending'],
-    style: { head: [], border: [] },
-    colAligns: ['right', 'left', 'left', 'left', 'right', 'right', 'left', 'left', 'right'],
-  });
-  for (const row of rows) {
-    table.push([
-      row.investor_id,
-      cut(inertLine(row.investor_name), investorWidth),
-      cut(row.last_inbound_ms === null ? '-' : `${day(row.last_inbound_ms)} ${who(row.last_inbound_from_name, row.last_inbound_from_address)}`, inWidth),
-      cut(row.last_outbound_ms === null ? '-' : `${day(row.last_outbound_ms)} ${who(row.last_outbound_partner_name, row.last_outbound_partner_address)}`, outWidth),
-      twoWayCell(row),
-      row.threads_90d,
-      cut(partnerCell(row.strongest_partner_address, row.strongest_partner_name, row.strongest_partner_threads), strongWidth),
-      cut(partnerCell(row.runner_up_partner_address, row.runner_up_partner_name, row.runner_up_partner_threads), runnerWidth),
-      row.pending_proposals,
-    ]);
-  }
-  return table.toString() + '\n';
+/** Even with --wide a cell stops somewhere. */
+const WIDE_CELL_MAX = 60;
+
+const ACTIVITY_COLUMNS: TableColumn[] = [
+  { head: 'ID', priority: 0, align: 'right' },
+  { head: 'Investor', priority: 0, minWidth: 12 },
+  { head: 'Last inbound', priority: 1, minWidth: 12 },
+  { head: 'Last outbound', priority: 1, minWidth: 13 },
+  { head: 'Two-way', priority: 0, align: 'right' },
+  { head: 'Threads 90 d', priority: 3, align: 'right' },
+  { head: 'Strongest', priority: 2, minWidth: 12 },
+  { head: 'Runner-up', priority: 4, minWidth: 12 },
+  { head: 'Pending', priority: 2, align: 'right' },
+];
+
+// No colours, as in threads: the table reads the same on any terminal.
+function renderActivityTable(rows: InvestorActivityRow[], maxWidth: number | undefined): string {
+  const cells = rows.map((row) => [
+    row.investor_id,
+    cut(inertLine(row.investor_name), WIDE_CELL_MAX),
+    cut(row.last_inbound_ms === null ? '-' : `${day(row.last_inbound_ms)} ${who(row.last_inbound_from_name, row.last_inbound_from_address)}`, WIDE_CELL_MAX),
+    cut(row.last_outbound_ms === null ? '-' : `${day(row.last_outbound_ms)} ${who(row.last_outbound_partner_name, row.last_outbound_partner_address)}`, WIDE_CELL_MAX),
+    twoWayCell(row),
+    row.threads_90d,
+    cut(partnerCell(row.strongest_partner_address, row.strongest_partner_name, row.strongest_partner_threads), WIDE_CELL_MAX),
+    cut(partnerCell(row.runner_up_partner_address, row.runner_up_partner_name, row.runner_up_partner_threads), WIDE_CELL_MAX),
+    row.pending_proposals,
+  ]);
+  return renderTable(ACTIVITY_COLUMNS, cells, { maxWidth, color: false });
 }
 
 /** One line per investor, for a pipe, a log or a mail body. */

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
-import { tableStyle } from '../../sync/report.js';
+import { renderTable, tableWidth, type TableColumn } from '../tableFit.js';
 import { inertLine } from '../output.js';
 import { UsageError } from '../../errors.js';
 import { investorIdsFor } from '../investorTerm.js';
@@ -23,6 +22,15 @@ function investorsCell(message: ExportedMessage): string {
   return message.investors.map((match) => `${match.investorName ?? '#' + match.investorId} (${match.strategy} ${match.address})`).join('\n');
 }
 
+const MESSAGE_COLUMNS: TableColumn[] = [
+  { head: 'date', priority: 0 },
+  { head: 'account', priority: 1, minWidth: 12, wrap: true },
+  { head: 'dir', priority: 3 },
+  { head: 'from', priority: 1, minWidth: 14, wrap: true },
+  { head: 'subject', priority: 0, minWidth: 16, wrap: true },
+  { head: 'investors', priority: 2, minWidth: 14, wrap: true },
+];
+
 export function registerMessages(program: Command, ctx: CliContext): void {
   program
     .command('messages')
@@ -32,6 +40,7 @@ export function registerMessages(program: Command, ctx: CliContext): void {
     .option('--since <date>', 'only mail Gmail received on or after this date (UTC)')
     .option('--include-deleted', 'also copies deleted in Gmail since they were stored')
     .option('--limit <n>', 'at most this many rows (newest first)')
+    .option('--wide', 'show every column, however wide (by default the table fits the terminal, 80 columns when unknown)')
     .addHelpText(
       'after',
       `
@@ -45,7 +54,7 @@ The --json array has, per copy: account, gmailId, messageId, messageKey, gmailTh
 date, internalDateMs, direction, subject, from, to, cc, labels, deleted, and investors
 [{investorId, investorName, strategy, address}].`,
     )
-    .action((options: { investor?: string; account?: string; since?: string; includeDeleted?: boolean; limit?: string }) => {
+    .action((options: { investor?: string; account?: string; since?: string; includeDeleted?: boolean; limit?: string; wide?: boolean }) => {
       const limit = options.limit === undefined ? undefined : Number(options.limit);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new UsageError(`--limit must be a whole number, got ${JSON.stringify(options.limit)}.`);
       const rows = [
@@ -59,18 +68,15 @@ date, internalDateMs, direction, subject, from, to, cc, labels, deleted, and inv
       ];
       if (ctx.out.json) return ctx.out.data(rows);
       if (rows.length === 0) return ctx.out.line('no stored mail matches');
-      const table = new Table({ style: tableStyle(ctx.out.isTTY), head: ['date', 'account', 'dir', 'from', 'subject', 'investors'], wordWrap: true, colWidths: [18, null, 10, 28, 40, 40] as unknown as number[] });
-      for (const row of rows) {
-        table.push([
-          row.date.slice(0, 16).replace('T', ' '),
-          row.account,
-          row.direction ?? '',
-          inertLine(row.from?.address ?? ''),
-          inertLine(row.subject ?? '') + (row.deleted ? ' [deleted]' : ''),
-          inertLine(investorsCell(row)).replace(/\) /g, ')\n'),
-        ]);
-      }
-      ctx.out.line(table.toString());
+      const cells = rows.map((row) => [
+        row.date.slice(0, 16).replace('T', ' '),
+        row.account,
+        row.direction ?? '',
+        inertLine(row.from?.address ?? ''),
+        inertLine(row.subject ?? '') + (row.deleted ? ' [deleted]' : ''),
+        inertLine(investorsCell(row)).replace(/\) /g, ')\n'),
+      ]);
+      ctx.out.write(renderTable(MESSAGE_COLUMNS, cells, { maxWidth: tableWidth({ wide: options.wide, isTTY: ctx.out.isTTY, env: ctx.env }), color: ctx.out.isTTY }));
       ctx.out.line(`${rows.length} copies (--json for every field)`);
     });
 }

@@ -14,9 +14,10 @@ Examples:
   $ crm-mail review dismiss 13 --as jane@northwind.vc
 
 The reviewer (--as, else CRM_MAIL_USER) must be an active CRM user. Approve appends the note, stamped
-"— approved by <name>", to the investor's notes (newest at the bottom). A message whose sender no
-mailbox holds as sent and Gmail did not authenticate (no DKIM or SPF pass for the From domain) is
-marked [unverified sender]: its From header may be forged.
+"— approved by <name>", to the investor's notes (newest at the bottom). In the edit line, Esc or an
+empty note goes back to the menu without deciding; Enter on the unchanged draft approves it.
+A message whose sender no mailbox holds as sent and Gmail did not authenticate (no DKIM or SPF pass
+for the From domain) is marked [unverified sender]: its From header may be forged.
 Exit codes: 0 ok, 2 usage (no reviewer, inactive reviewer, no terminal), 7 unknown proposal or reviewer,
 8 already decided (the message says by whom and when), 130 interactive review interrupted with Ctrl-C
 (decisions made before it stay).`;
@@ -133,6 +134,52 @@ function isInterrupt(error: unknown): boolean {
   return error instanceof Error && error.name === 'ExitPromptError';
 }
 
+type InputPrompt = typeof import('@inquirer/prompts').input;
+
+/** What became of an edit: the note to approve, back to the menu (Esc, or nothing left), or Ctrl-C. */
+type EditOutcome = { kind: 'note'; text: string } | { kind: 'cancelled' } | { kind: 'interrupted' };
+
+/**
+ * The draft on an editable line. input() answers its default when the line is empty, so clearing
+ * the draft would approve it unchanged: what the line showed when Enter was pressed (the last
+ * value drawn before validation runs) tells "emptied" from "accepted as is". Esc aborts the prompt
+ * through its AbortSignal.
+ */
+async function editNote(input: InputPrompt, draft: string): Promise<EditOutcome> {
+  const controller = new AbortController();
+  const onKey = (_text: string, key?: { name?: string }): void => {
+    if (key?.name === 'escape') controller.abort();
+  };
+  process.stdin.on('keypress', onKey);
+  let onLine = draft;
+  let onLineAtEnter = draft;
+  try {
+    const answer = await input(
+      {
+        message: 'Esc or an empty note goes back to the menu. Note (edit, then Enter):',
+        default: draft,
+        prefill: 'editable',
+        transformer: (value, { isFinal }) => {
+          if (!isFinal) onLine = value;
+          // The answer line left on screen: not the draft input() fell back to.
+          return isFinal && onLineAtEnter.trim() === '' ? '(empty: nothing decided)' : value;
+        },
+        validate: () => {
+          onLineAtEnter = onLine;
+          return true;
+        },
+      },
+      { signal: controller.signal },
+    );
+    return onLineAtEnter.trim() === '' || answer.trim() === '' ? { kind: 'cancelled' } : { kind: 'note', text: answer };
+  } catch (error) {
+    if (!isPromptExit(error)) throw error;
+    return isInterrupt(error) ? { kind: 'interrupted' } : { kind: 'cancelled' };
+  } finally {
+    process.stdin.off('keypress', onKey);
+  }
+}
+
 async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Promise<void> {
   const { expand, input } = await import('@inquirer/prompts');
   const { listProposals, getProposal, loadProposalEmail, loadSourceEmail } = await import('../../db/proposals.js');
@@ -181,21 +228,17 @@ async function interactiveReview(ctx: CliContext, db: Db, reviewer: CrmUser): Pr
           tally.approved++;
           out.line(`✔ approved; appended: ${result.appendedLine}`);
         } else if (action === 'edit') {
-          let text: string;
-          try {
-            text = await input({
-              message: 'Note (edit, then Enter):',
-              default: proposal.draftedNote,
-              prefill: 'editable',
-              validate: (value) => (value.trim() === '' ? 'the note cannot be empty (dismiss instead)' : true),
-            });
-          } catch (error) {
-            if (!isPromptExit(error)) throw error;
-            if (isInterrupt(error)) ctx.exitCode = EXIT.interrupted;
+          const edit = await editNote(input, proposal.draftedNote);
+          if (edit.kind === 'interrupted') {
+            ctx.exitCode = EXIT.interrupted;
             quit = true;
             break;
           }
-          const result = approveProposal(db, proposal.id, reviewer, text);
+          if (edit.kind === 'cancelled') {
+            out.line('edit cancelled: nothing decided, back to the menu');
+            continue;
+          }
+          const result = approveProposal(db, proposal.id, reviewer, edit.text);
           if (result.edited) tally.edited++;
           else tally.approved++;
           out.line(`✔ approved${result.edited ? ' (edited)' : ''}; appended: ${result.appendedLine}`);

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import type { CliContext } from '../context.js';
 import { inertLine } from '../output.js';
 import { EXIT } from '../../errors.js';
 import { accountQuotaBudget } from '../../config.js';
 import { buildStatus, formatAge, statusDetailLines, type AccountStatusReport } from '../../sync/status.js';
-import { fmt, formatDuration, tableStyle } from '../../sync/report.js';
+import { fmt, formatDuration } from '../../sync/report.js';
+import { renderTable, tableWidth, type TableColumn } from '../tableFit.js';
 
 function stateCell(report: AccountStatusReport): string {
   return report.health === 'ok' ? 'ok' : `${report.health.replace('_', ' ')}${report.alert ? ' (!)' : ''}`;
@@ -36,11 +36,27 @@ function unsearchableLine(report: AccountStatusReport): string {
   return `note: ${report.email}: Gmail refuses to search ${terms.length === 1 ? 'the investor term' : `${terms.length} investor terms`} ${terms.join(', ')}; older mail of ${terms.length === 1 ? 'it' : 'them'} is not backfilled (new mail still arrives). Correct the address in the CRM, then run crm-mail rematch --remote`;
 }
 
+/** Account and state always show; on a narrow terminal the columns at the end of this order go first. */
+const STATUS_COLUMNS: TableColumn[] = [
+  { head: 'account', priority: 0, minWidth: 20, wrap: true },
+  { head: 'state', priority: 0 },
+  { head: 'last success', priority: 1, minWidth: 16, wrap: true },
+  { head: 'last error', priority: 2, minWidth: 16, wrap: true },
+  { head: 'cursor age', priority: 7 },
+  { head: 'backfill', priority: 3, minWidth: 12, wrap: true },
+  { head: 'stored', priority: 5, align: 'right' },
+  { head: 'matched', priority: 5, align: 'right' },
+  { head: 'deferred', priority: 4, minWidth: 8, wrap: true },
+  { head: 'pending att.', priority: 4, align: 'right' },
+  { head: 'last run', priority: 6, minWidth: 20, wrap: true },
+];
+
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
     .command('status')
     .description('health of every enrolled mailbox; exits 1 when one is failing or has not synced in twice the cron interval')
     .option('--account <email>', 'only this account')
+    .option('--wide', 'show every column, however wide (by default the table fits the terminal, 80 columns when unknown)')
     .addHelpText(
       'after',
       `
@@ -59,9 +75,12 @@ a download failed on two runs or more), or its last success is older than 2 x
 CRM_GMAIL_SYNC_INTERVAL_MIN minutes.
 With --verbose, stderr gets each account's last run: when it started, the path it took, each Gmail
 method's calls, units, retries and rate-limit answers (throttled), the time waited for quota, and
-the messages deferred now.`,
+the messages deferred now.
+
+The table fits the terminal (or $COLUMNS, else 80 columns): the last run, cursor age, counts and
+backfill columns are hidden first and a last line names them; --wide shows them all.`,
     )
-    .action(async (options: { account?: string }) => {
+    .action(async (options: { account?: string; wide?: boolean }) => {
       const db = ctx.db();
       const { quotaModel, quotaRateOf } = await import('../../gmail/quotaModel.js');
       const quota = quotaRateOf(quotaModel(ctx.config.quotaModel), accountQuotaBudget(ctx.config));
@@ -73,28 +92,20 @@ the messages deferred now.`,
         ctx.out.line('no accounts enrolled: run crm-mail enroll-all');
         return;
       }
-      const table = new Table({
-        style: tableStyle(ctx.out.isTTY),
-        head: ['account', 'state', 'last success', 'last error', 'cursor age', 'backfill', 'stored', 'matched', 'deferred', 'pending att.', 'last run'],
-        colWidths: [null, null, null, report.accounts.some((row) => row.lastError && row.consecutiveFailures > 0) ? 40 : null, null, null, null, null, null, null, null] as unknown as number[],
-        wordWrap: true,
-      });
-      for (const row of report.accounts) {
-        table.push([
-          row.email,
-          stateCell(row),
-          row.lastSuccessAt ? `${row.lastSuccessAt.slice(0, 16).replace('T', ' ')} (${formatAge(Date.parse(report.generatedAt) - Date.parse(row.lastSuccessAt))} ago)` : 'never',
-          row.lastError && row.consecutiveFailures > 0 ? inertLine(row.lastError).slice(0, 200) : '-',
-          formatAge(row.cursorAgeMs),
-          progressCell(row),
-          fmt(row.stored),
-          fmt(row.matched),
-          deferredCell(row),
-          fmt(row.pendingAttachments),
-          lastRunCell(row),
-        ]);
-      }
-      ctx.out.line(table.toString());
+      const rows = report.accounts.map((row) => [
+        row.email,
+        stateCell(row),
+        row.lastSuccessAt ? `${row.lastSuccessAt.slice(0, 16).replace('T', ' ')} (${formatAge(Date.parse(report.generatedAt) - Date.parse(row.lastSuccessAt))} ago)` : 'never',
+        row.lastError && row.consecutiveFailures > 0 ? inertLine(row.lastError).slice(0, 200) : '-',
+        formatAge(row.cursorAgeMs),
+        progressCell(row),
+        fmt(row.stored),
+        fmt(row.matched),
+        deferredCell(row),
+        fmt(row.pendingAttachments),
+        lastRunCell(row),
+      ]);
+      ctx.out.write(renderTable(STATUS_COLUMNS, rows, { maxWidth: tableWidth({ wide: options.wide, isTTY: ctx.out.isTTY, env: ctx.env }), color: ctx.out.isTTY }));
       for (const row of report.accounts.filter((item) => item.alert)) ctx.out.line(`! ${row.email}: ${inertLine(row.reason)}`);
       for (const row of report.accounts.filter((item) => item.unsearchable.length > 0)) ctx.out.line(unsearchableLine(row));
       for (const row of report.accounts.filter((item) => !item.alert && item.attachmentError)) {

@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { CliContext } from '../context.js';
 import { investorIdsFor } from '../investorTerm.js';
 import { inert, inertLine } from '../output.js';
+import { renderTable, tableWidth, type TableColumn } from '../tableFit.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import type { InvestorActivity, Person, ThreadAttachment, ThreadDetail, ThreadMessageCopy, ThreadSummary } from '../../db/threadsView.js';
 
@@ -19,6 +20,10 @@ Examples:
   $ crm-mail threads --investor 12 --json
   $ crm-mail threads --since 30d --limit 100
   $ crm-mail threads --by-investor
+  $ crm-mail threads --wide            # every column, however wide the terminal
+
+The table fits the terminal (or $COLUMNS, else 80 columns): participants, then partners, then the
+message count are hidden first, long text is cut with …, and a last line names what was hidden.
 
 --json prints one object: {total, limit, truncated, threads:[...]}; truncated is true when more
 than --limit conversations match (total says how many), so raise --limit to get them all.
@@ -39,8 +44,10 @@ export function registerThreads(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'show at most N conversations', '50')
     .option('--all', 'include conversations matched to no investor')
     .option('--by-investor', 'one row per investor: conversations, messages, partners involved, last activity')
+    .option('--wide', 'show every column, however wide (by default the table fits the terminal, 80 columns when unknown)')
     .addHelpText('after', THREADS_EXAMPLES)
-    .action(async (options: { investor?: string; since?: string; limit: string; all?: boolean; byInvestor?: boolean }) => {
+    .action(async (options: { investor?: string; since?: string; limit: string; all?: boolean; byInvestor?: boolean; wide?: boolean }) => {
+      const maxWidth = tableWidth({ wide: options.wide, isTTY: ctx.out.isTTY, env: ctx.env });
       const view = await import('../../db/threadsView.js');
       const db = ctx.db();
       const limit = parseLimit(options.limit);
@@ -53,7 +60,7 @@ export function registerThreads(program: Command, ctx: CliContext): void {
         const activity = view.listInvestorActivity(db, { investorIds, sinceMs });
         if (ctx.out.json) return ctx.out.data(activity.map(investorActivityJson));
         if (activity.length === 0) return ctx.out.line('No investor has captured mail' + (options.investor || options.since ? ' for that filter.' : ' yet: run `crm-mail sync` first.'));
-        ctx.out.write(await renderInvestorTable(activity));
+        ctx.out.write(renderInvestorTable(activity, maxWidth));
         ctx.out.line(`${activity.length} investor${activity.length === 1 ? '' : 's'} with captured mail; list their conversations with: crm-mail threads --investor <name|id>`);
         return;
       }
@@ -66,7 +73,7 @@ export function registerThreads(program: Command, ctx: CliContext): void {
         ctx.out.line('No conversations found' + (options.investor || options.since ? ' for that filter.' : ': run `crm-mail sync` first.'));
         return;
       }
-      ctx.out.write(await renderThreadsTable(threads));
+      ctx.out.write(renderThreadsTable(threads, maxWidth));
       ctx.out.line(total > threads.length ? `${threads.length} of ${total} conversations (use --limit to see more)` : `${total} conversation${total === 1 ? '' : 's'}`);
       ctx.out.line(`Open one with: crm-mail thread <id>`);
     });
@@ -141,63 +148,52 @@ export function formatTime(ms: number): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/**
- * Widths of the text columns: fitted to the terminal when there is one (the table must not wrap),
- * generous in a pipe or a file.
- */
-export function textColumnWidths(columns: number | undefined, weights: number[], fixed: number): number[] {
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  const available = Math.max(weights.length * 12, (columns ?? 178) - fixed);
-  return weights.map((weight) => Math.max(10, Math.floor((available * weight) / total)));
+/** Even with --wide a cell stops somewhere: a 900-character subject is not a column. */
+const WIDE_CELL_MAX = 100;
+
+const THREAD_COLUMNS: TableColumn[] = [
+  { head: 'ID', priority: 0, align: 'right' },
+  { head: 'Investor', priority: 0, minWidth: 10 },
+  { head: 'Subject', priority: 0, minWidth: 14 },
+  { head: 'Participants', priority: 3, minWidth: 10 },
+  { head: 'Partners', priority: 2, minWidth: 10 },
+  { head: 'Msgs', priority: 1, align: 'right' },
+  { head: 'Last activity', priority: 0 },
+];
+
+// No colours: the table must read the same under cron, in a pipe and on a terminal.
+function renderThreadsTable(threads: ThreadSummary[], maxWidth: number | undefined): string {
+  const rows = threads.map((thread) => [
+    thread.id,
+    cut(listLabel(thread.investors.map((investor) => inertLine(investor.name)), 2), WIDE_CELL_MAX),
+    cut(`${thread.bulk ? '(bulk) ' : ''}${inertLine(thread.subject).trim() || (thread.subjectWithheld ? '(subject withheld)' : '(no subject)')}`, WIDE_CELL_MAX),
+    cut(listLabel(thread.participants.map(personLabel), 2), WIDE_CELL_MAX),
+    cut(listLabel(thread.partners.map(personLabel), 3), WIDE_CELL_MAX),
+    thread.messages,
+    formatTime(thread.lastMessageMs),
+  ]);
+  return renderTable(THREAD_COLUMNS, rows, { maxWidth, color: false });
 }
 
-function terminalColumns(): number | undefined {
-  return process.stdout.isTTY ? process.stdout.columns : undefined;
-}
+const INVESTOR_ACTIVITY_COLUMNS: TableColumn[] = [
+  { head: 'ID', priority: 0, align: 'right' },
+  { head: 'Investor', priority: 0, minWidth: 12 },
+  { head: 'Conversations', priority: 2, align: 'right' },
+  { head: 'Msgs', priority: 1, align: 'right' },
+  { head: 'Partners', priority: 1, minWidth: 12 },
+  { head: 'Last activity', priority: 0 },
+];
 
-async function renderThreadsTable(threads: ThreadSummary[]): Promise<string> {
-  const { default: Table } = await import('cli-table3');
-  // ID, Msgs and Last activity plus borders and padding take about 46 columns.
-  const [investorWidth, subjectWidth, participantsWidth, partnersWidth] = textColumnWidths(terminalColumns(), [28, 42, 32, 30], 46) as [number, number, number, number];
-  // No colours: the table must read the same under cron, in a pipe and on a terminal.
-  const table = new Table({
-    head: ['ID', 'Investor', 'Subject', 'Participants', 'Partners', 'Msgs', 'Last activity'],
-    style: { head: [], border: [] },
-    colAligns: ['right', 'left', 'left', 'left', 'left', 'right', 'left'],
-  });
-  for (const thread of threads) {
-    table.push([
-      thread.id,
-      cut(listLabel(thread.investors.map((investor) => inertLine(investor.name)), 2), investorWidth),
-      cut(`${thread.bulk ? '(bulk) ' : ''}${inertLine(thread.subject).trim() || (thread.subjectWithheld ? '(subject withheld)' : '(no subject)')}`, subjectWidth),
-      cut(listLabel(thread.participants.map(personLabel), 2), participantsWidth),
-      cut(listLabel(thread.partners.map(personLabel), 3), partnersWidth),
-      thread.messages,
-      formatTime(thread.lastMessageMs),
-    ]);
-  }
-  return table.toString() + '\n';
-}
-
-async function renderInvestorTable(activity: InvestorActivity[]): Promise<string> {
-  const { default: Table } = await import('cli-table3');
-  const [investorWidth, partnersWidth] = textColumnWidths(terminalColumns(), [36, 48], 50) as [number, number];
-  const table = new Table({
-    head: ['ID', 'Investor', 'Conversations', 'Msgs', 'Partners', 'Last activity'],
-    style: { head: [], border: [] },
-    colAligns: ['right', 'left', 'right', 'right', 'left', 'left'],
-  });
-  for (const row of activity) {
-    table.push([
-      row.id,
-      cut(inertLine(row.name), investorWidth),
-      row.conversations,
-      row.messages,
-      cut(listLabel(row.partners.map(personLabel), 3), partnersWidth),
-      formatTime(row.lastMessageMs),
-    ]);
-  }
-  return table.toString() + '\n';
+function renderInvestorTable(activity: InvestorActivity[], maxWidth: number | undefined): string {
+  const rows = activity.map((row) => [
+    row.id,
+    cut(inertLine(row.name), WIDE_CELL_MAX),
+    row.conversations,
+    row.messages,
+    cut(listLabel(row.partners.map(personLabel), 3), WIDE_CELL_MAX),
+    formatTime(row.lastMessageMs),
+  ]);
+  return renderTable(INVESTOR_ACTIVITY_COLUMNS, rows, { maxWidth, color: false });
 }
 
 function investorActivityJson(row: InvestorActivity): Record<string, unknown> {
