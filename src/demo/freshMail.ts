@@ -4,7 +4,7 @@
  * concerns (sender's copy labelled SENT, recipients' INBOX), as Gmail would hold it.
  */
 import type { Scenario, ScenarioInvestor } from '../emulator/index.js';
-import { buildMessage, formatAddress, formatDate, pdfLike } from '../emulator/scenario/rfc822.js';
+import { buildMessage, formatAddress, formatDate, gmailAuthenticationResults, pdfLike } from '../emulator/scenario/rfc822.js';
 
 export interface Delivery {
   /** One line for the demo's narration. */
@@ -95,6 +95,7 @@ export function freshInvestorMail(scenario: Scenario, now: number): Delivery[] {
     hasAttachment: false,
     raw: buildMessage({
       headers: [
+        gmailAuthenticationResults(lpPerson.email),
         ['From', formatAddress(lpPerson)],
         ['To', formatAddress(first)],
         ['Cc', formatAddress(second)],
@@ -156,6 +157,7 @@ export function freshInvestorMail(scenario: Scenario, now: number): Delivery[] {
     const replyId = messageId('angel-reply', now, 'mail.demo');
     const subject = earlier ? (/^re:/i.test(earlier.subject) ? earlier.subject : `Re: ${earlier.subject}`) : 'Following up on Fund III';
     const headers: Array<[string, string]> = [
+      gmailAuthenticationResults(angelPerson.email),
       ['From', formatAddress(angelPerson)],
       ['To', formatAddress(third)],
       ['Subject', subject],
@@ -194,6 +196,7 @@ export function freshInvestorMail(scenario: Scenario, now: number): Delivery[] {
     hasAttachment: false,
     raw: buildMessage({
       headers: [
+        gmailAuthenticationResults(`news@${host}`),
         ['From', formatAddress({ name: `${publisher.firm} Insights`, email: `news@${host}` })],
         ['To', formatAddress(first)],
         ['Subject', `${publisher.firm} Insights: private markets in the fourth quarter`],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateScenario, SCENARIOS, type Scenario } from '../../src/emulator/index.js';
 import { computeMeta, StoredMessage } from '../../src/emulator/message-store.js';
+import { senderAuthentication } from '../../src/mail/senderAuth.js';
 
 const RANGE = { start: new Date(Date.UTC(2025, 10, 1)), end: new Date(Date.UTC(2026, 10, 1)) };
 const small = generateScenario({ ...SCENARIOS.small, ...RANGE });
@@ -144,6 +145,21 @@ describe('generateScenario', () => {
       expect(header(m.raw, 'Precedence')).toBe('bulk');
     }
     expect(letters.some(({ m }) => domains.has(addressesIn(header(m.raw, 'From'))[0]!.split('@')[1]!))).toBe(true);
+  });
+
+  it("received copies carry Gmail's Authentication-Results pass for the From domain; the sender's own copy none", () => {
+    let received = 0;
+    for (const { owner, m } of all(small)) {
+      const from = addressesIn(header(m.raw, 'From'))[0];
+      const results = header(m.raw, 'Authentication-Results');
+      if (from === owner.toLowerCase()) {
+        expect(results).toBeUndefined();
+        continue;
+      }
+      received++;
+      expect(senderAuthentication(results === undefined ? [] : [results], from)).toBe('dkim');
+    }
+    expect(received).toBeGreaterThan(100);
   });
 
   it('search facts taken from the records agree with the built messages (so searches need no bytes)', () => {

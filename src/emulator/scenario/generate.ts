@@ -9,7 +9,7 @@
  */
 import { Random, seedFrom } from '../random.js';
 import type { SearchHints } from '../message-store.js';
-import { buildMessage, formatAddress, formatDate, pdfLike, textToHtml, encodeWord, type Attachment822 } from './rfc822.js';
+import { buildMessage, gmailAuthenticationResults, formatAddress, formatDate, pdfLike, textToHtml, encodeWord, type Attachment822 } from './rfc822.js';
 import {
   CITIES, COMPANIES, EVENTS, FIRST_NAMES, INDUSTRY_NEWSLETTERS, INSTITUTION_KINDS, INSTITUTION_WORDS, LAST_NAMES, NEWSLETTER_TOPICS,
   PERSONAL_DOMAINS, PERSONAL_SERVICES, PLACES,
@@ -280,7 +280,7 @@ class World {
     }
     const subject = (msg.index > 0 ? 'Re: ' : '') + plot.subject(ctx);
     const headers: Array<[string, string]> = [];
-    if (owner !== msg.from) headers.push(['Delivered-To', this.person(owner).email]);
+    if (owner !== msg.from) headers.push(['Delivered-To', this.person(owner).email], gmailAuthenticationResults(from.email));
     headers.push(['Date', formatDate(msg.date)]);
     headers.push(['From', formatAddress(from)]);
     headers.push(['To', msg.to.map((i) => formatAddress(this.person(i))).join(', ')]);
