@@ -15,6 +15,8 @@ export interface ThreadInput {
   accountId: number;
   gmailThreadId?: string;
   messageKey: string;
+  /** The Message-ID Gmail gave this copy when it is not the sender's: a reply written in Gmail names it. */
+  gmailMessageId?: string;
   inReplyTo?: string;
   references: readonly string[];
   subject?: string;
@@ -26,7 +28,7 @@ export interface ThreadInput {
 export function threadKeys(input: ThreadInput): string[] {
   const keys: string[] = [`m:${input.messageKey}`];
   if (input.gmailThreadId) keys.push(`g:${input.accountId}:${input.gmailThreadId}`);
-  for (const id of [input.inReplyTo, ...input.references]) {
+  for (const id of [input.gmailMessageId, input.inReplyTo, ...input.references]) {
     if (!id) continue;
     const key = `m:${id}`;
     if (!keys.includes(key)) keys.push(key);

@@ -81,6 +81,12 @@ export interface EmulatorOptions {
    * mailbox's current id goes stale (default 0: only forgotten records make a start id fail).
    */
   historyStartIdMaxAgeDays?: number;
+  /**
+   * Rewrite a missing or malformed Message-ID the way Gmail's inbound mail does: a Message-ID of
+   * Gmail's own (`<...SMTPIN_ADDED_MISSING...@mx.google.com>` or `..._BROKEN...`), different in
+   * every mailbox copy, and a broken value kept as X-Google-Original-Message-ID (default off).
+   */
+  rewriteMessageIds?: boolean;
   /** The mail clock (internalDate of new mail, history retention, newer_than); advanceTime moves it. */
   now?: () => number;
 }
@@ -148,7 +154,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const addMailbox = (user: string, messages: Array<NewMessage | (RawSource & { labelIds?: string[]; internalDate?: number })> = []): void => {
     const email = user.toLowerCase();
     if (mailboxes.has(email)) throw new Error(`emulator: mailbox ${email} already exists`);
-    const mailbox = new Mailbox(email, clock, retentionMs);
+    const mailbox = new Mailbox(email, clock, retentionMs, { rewriteMessageIds: options.rewriteMessageIds ?? false });
     mailbox.load(messages.map((m) => ({ raw: isNewMessage(m) ? m.raw : m, labelIds: m.labelIds, internalDate: m.internalDate })));
     mailboxes.set(email, mailbox);
   };

@@ -6,6 +6,7 @@
  */
 import { Random, seedFrom } from './random.js';
 import { StoredMessage, threadFacts, type RawSource } from './message-store.js';
+import { withGmailMessageId } from './message-ids.js';
 
 export type HistoryKind = 'messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved';
 
@@ -41,6 +42,12 @@ export interface NewMessage {
   internalDate?: number;
 }
 
+/** Real-Gmail behaviours a mailbox can show (all off by default; docs/emulator.md). */
+export interface MailboxBehaviours {
+  /** Replace a missing or malformed Message-ID with Gmail's own, per copy (X-Google-Original-Message-ID keeps a broken one). */
+  rewriteMessageIds?: boolean;
+}
+
 export class Mailbox {
   readonly byId = new Map<string, StoredMessage>();
   /** Messages ascending by (internalDate, id); listing walks it backwards (newest first). */
@@ -62,6 +69,7 @@ export class Mailbox {
     readonly email: string,
     private readonly clock: () => number,
     private readonly retentionMs: number,
+    private readonly behaviours: MailboxBehaviours = {},
   ) {
     this.random = new Random(seedFrom('mailbox', email));
     this.historyId = 1_000_000 + this.random.int(0, 8_000_000);
@@ -206,9 +214,12 @@ export class Mailbox {
     this.history.push({ id, time, kind, messageId: message.id, threadId: message.threadId, labels: message.labels.slice(), changed });
   }
 
-  private insert(source: Buffer | RawSource, labels: string[], internalDate: number): StoredMessage {
+  private insert(original: Buffer | RawSource, labels: string[], internalDate: number): StoredMessage {
     const id = this.mintId(internalDate);
-    const facts = threadFacts(source);
+    // Threading reads the sender's headers: replies name the id the sender wrote, not Gmail's.
+    const facts = threadFacts(original);
+    // The rewrite needs the bytes, so such a copy is no longer built lazily (only with the option on).
+    const source = this.behaviours.rewriteMessageIds ? withGmailMessageId(Buffer.isBuffer(original) ? original : original.raw, `${this.email}/${id}`) : original;
     let threadId: string | undefined;
     for (const parent of facts.parents) {
       threadId = this.threadByRfcId.get(parent);
