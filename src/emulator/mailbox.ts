@@ -5,7 +5,7 @@
  * forgotten (a start id from before it is answered 404 by the API layer).
  */
 import { Random, seedFrom } from './random.js';
-import { StoredMessage, threadFacts, type RawSource } from './message-store.js';
+import { conversationFacts, StoredMessage, threadFacts, type RawSource } from './message-store.js';
 import { withGmailMessageId } from './message-ids.js';
 
 export type HistoryKind = 'messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved';
@@ -46,6 +46,19 @@ export interface NewMessage {
 export interface MailboxBehaviours {
   /** Replace a missing or malformed Message-ID with Gmail's own, per copy (X-Google-Original-Message-ID keeps a broken one). */
   rewriteMessageIds?: boolean;
+  /**
+   * Join a message that no References/In-Reply-To places into an existing thread with the same
+   * subject (reply prefixes aside) and a shared participant, when the thread's last message is at
+   * most this many ms older or newer (0: threads join on RFC headers only).
+   */
+  subjectThreadingWindowMs?: number;
+}
+
+/** What a thread offers to subject threading: its latest message's time and everyone in it. */
+interface SubjectThread {
+  threadId: string;
+  lastDate: number;
+  participants: Set<string>;
 }
 
 export class Mailbox {
@@ -53,6 +66,8 @@ export class Mailbox {
   /** Messages ascending by (internalDate, id); listing walks it backwards (newest first). */
   private ordered: StoredMessage[] = [];
   private readonly threadByRfcId = new Map<string, string>();
+  /** Threads by conversation subject (only with subject threading on). */
+  private readonly threadsBySubject = new Map<string, SubjectThread[]>();
   readonly threads = new Map<string, StoredMessage[]>();
   readonly labels = new Map<string, Label>();
   history: HistoryRecord[] = [];
@@ -231,7 +246,11 @@ export class Mailbox {
       const known = this.threadByRfcId.get(facts.messageId);
       if (known && this.threads.has(known)) threadId = known;
     }
+    const subjectWindow = this.behaviours.subjectThreadingWindowMs ?? 0;
+    const conversation = subjectWindow > 0 ? conversationFacts(original) : undefined;
+    if (!threadId && conversation) threadId = this.threadBySubject(conversation, internalDate, subjectWindow);
     threadId ??= id;
+    if (conversation) this.noteSubject(conversation, threadId, internalDate);
     const stored = new StoredMessage(id, threadId, internalDate, labels, this.historyId, source);
     if (facts.messageId && !this.threadByRfcId.has(facts.messageId)) this.threadByRfcId.set(facts.messageId, threadId);
     for (const parent of facts.parents) if (!this.threadByRfcId.has(parent)) this.threadByRfcId.set(parent, threadId);
@@ -243,6 +262,26 @@ export class Mailbox {
     // Messages loaded without a record still need a historyId of their own.
     stored.historyId = this.nextHistoryId();
     return stored;
+  }
+
+  /** A live thread with this subject and a participant in common, whose last message is within the window. */
+  private threadBySubject(facts: { subject: string; participants: Set<string> }, date: number, windowMs: number): string | undefined {
+    if (facts.subject === '') return undefined;
+    for (const candidate of this.threadsBySubject.get(facts.subject) ?? []) {
+      if (!this.threads.has(candidate.threadId) || Math.abs(date - candidate.lastDate) > windowMs) continue;
+      if ([...facts.participants].some((address) => candidate.participants.has(address))) return candidate.threadId;
+    }
+    return undefined;
+  }
+
+  private noteSubject(facts: { subject: string; participants: Set<string> }, threadId: string, date: number): void {
+    if (facts.subject === '') return;
+    const list = this.threadsBySubject.get(facts.subject) ?? [];
+    let entry = list.find((candidate) => candidate.threadId === threadId);
+    if (!entry) list.push((entry = { threadId, lastDate: date, participants: new Set() }));
+    entry.lastDate = Math.max(entry.lastDate, date);
+    for (const address of facts.participants) entry.participants.add(address);
+    this.threadsBySubject.set(facts.subject, list);
   }
 
   /** Gmail-looking 16-hex-digit id derived from the date (ids sort roughly by time). */
