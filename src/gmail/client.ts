@@ -105,7 +105,8 @@ export interface GmailAccountClientOptions {
 export const DEFAULT_USE_BATCH = true;
 /**
  * Gmail refuses "Too many concurrent requests for user" past a per-user limit it does not publish;
- * 5 in flight (batch parts included) is what runs clean wherever it has been measured (docs/sync.md).
+ * 5 in flight, batch parts included, keeps a sync clear of it under a limit as low as 5
+ * (docs/gmail-access.md, "Concurrency").
  */
 export const DEFAULT_MAX_IN_FLIGHT = 5;
 export const MAX_BATCH_SIZE = 50;
