@@ -132,6 +132,7 @@ export function captureMessage(db: Db, input: CaptureInput): CaptureResult {
     accountId,
     gmailThreadId: message.gmailThreadId,
     messageKey: message.messageKey,
+    gmailMessageId: message.gmailMessageId,
     inReplyTo: message.inReplyTo,
     references: message.references,
     subject: level === 'metadata' ? undefined : message.subject,

@@ -25,6 +25,8 @@ export interface Config {
   backfillPageSize: number;
   maxAttachmentMb: number;
   attachConcurrency: number;
+  /** Gmail requests in flight at once per account, each batch part counting one (Gmail's per-user concurrency). */
+  maxInFlight: number;
   /** Which Gmail quota model the firm's Cloud project is metered under. */
   quotaModel: QuotaModelName;
   /** Per-account budget under the 2026 model, units per minute. */
@@ -81,6 +83,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CRM_GMAIL_BACKFILL_PAGE_SIZE', defaultValue: '500', description: 'messages.list page size (1-500)' },
   { name: 'CRM_GMAIL_MAX_ATTACHMENT_MB', defaultValue: '50', description: 'larger attachments are recorded as skipped' },
   { name: 'CRM_GMAIL_ATTACH_CONCURRENCY', defaultValue: '4', description: 'parallel attachment downloads per account' },
+  { name: 'CRM_GMAIL_MAX_IN_FLIGHT', defaultValue: '5', description: 'Gmail requests in flight at once per account, each batch part counting one (batches are no larger)' },
   { name: 'CRM_GMAIL_QUOTA_MODEL', defaultValue: '2026', description: "2026 (projects created since 2026-05-01: per minute, gets 20 units) or legacy (250 units/s, gets 5)" },
   { name: 'CRM_GMAIL_RATE_UNITS_MIN', defaultValue: '5400', description: '2026 model: quota units per minute per account (Gmail allows 6000)' },
   { name: 'CRM_GMAIL_RATE_UNITS_SEC', defaultValue: '150', description: 'legacy model: quota units per second per account (Gmail allows 250)' },
@@ -243,6 +246,7 @@ export function loadConfig(env: Env = process.env, origins: EnvOrigins = new Map
     backfillPageSize: integer('CRM_GMAIL_BACKFILL_PAGE_SIZE', 500, 1, 500),
     maxAttachmentMb: integer('CRM_GMAIL_MAX_ATTACHMENT_MB', 50, 0, 1024),
     attachConcurrency: integer('CRM_GMAIL_ATTACH_CONCURRENCY', 4, 1, 64),
+    maxInFlight: integer('CRM_GMAIL_MAX_IN_FLIGHT', 5, 1, 100),
     quotaModel: check(() => readChoice(env, 'CRM_GMAIL_QUOTA_MODEL', ['2026', 'legacy'] as const, '2026')!, '2026'),
     rateUnitsPerMin: integer('CRM_GMAIL_RATE_UNITS_MIN', 5400, 1, 6_000_000),
     rateUnitsPerSec: integer('CRM_GMAIL_RATE_UNITS_SEC', 150, 1, 100000),

@@ -1,20 +1,27 @@
 /**
  * One conversation per thread across mailboxes.
  *
- * A mailbox copy joins a thread through its keys: 'g:<account id>:<gmail thread id>' (Gmail's own
- * threading, valid within one mailbox) and 'm:<message key>' for its own Message-ID and every
- * Message-ID it names in In-Reply-To and References (valid across mailboxes: the same message sits
- * in the sender's and every CC'd partner's mailbox). A reply that arrives before its parent leaves
- * the parent's key behind, so the parent joins when it comes. When one message's keys lead to two
- * threads, the threads merge into the older one.
+ * A conversation is a References chain: a mailbox copy joins a thread through 'm:<message key>' keys
+ * for its own Message-ID (and the id Gmail gave the copy, when that is not the sender's) and every
+ * Message-ID it names in In-Reply-To and References, valid across mailboxes since the same message
+ * sits in the sender's and every CC'd partner's mailbox. A reply that arrives before its parent
+ * leaves the parent's key behind, so the parent joins when it comes. When one message's keys lead
+ * to two threads, the threads merge into the older one.
+ *
+ * Gmail's threadId is kept on each copy but joins nothing: Gmail also threads by subject and
+ * participants without any References (docs/sync.md), so two investors' unrelated mail with one
+ * subject can share a Gmail thread.
  */
 import type { Db } from './db/open.js';
 import { addThreadKeys, createThread, liveThreadId, mergeThreadsInto, threadIdsForKeys, touchThread } from './db/threads.js';
 
 export interface ThreadInput {
   accountId: number;
+  /** Gmail's thread of the copy: stored with it, never a join key (see above). */
   gmailThreadId?: string;
   messageKey: string;
+  /** The Message-ID Gmail gave this copy when it is not the sender's: a reply written in Gmail names it. */
+  gmailMessageId?: string;
   inReplyTo?: string;
   references: readonly string[];
   subject?: string;
@@ -25,8 +32,7 @@ export interface ThreadInput {
 /** The keys a mailbox copy joins by, own key first. */
 export function threadKeys(input: ThreadInput): string[] {
   const keys: string[] = [`m:${input.messageKey}`];
-  if (input.gmailThreadId) keys.push(`g:${input.accountId}:${input.gmailThreadId}`);
-  for (const id of [input.inReplyTo, ...input.references]) {
+  for (const id of [input.gmailMessageId, input.inReplyTo, ...input.references]) {
     if (!id) continue;
     const key = `m:${id}`;
     if (!keys.includes(key)) keys.push(key);

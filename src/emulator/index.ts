@@ -81,6 +81,18 @@ export interface EmulatorOptions {
    * mailbox's current id goes stale (default 0: only forgotten records make a start id fail).
    */
   historyStartIdMaxAgeDays?: number;
+  /**
+   * Rewrite a missing or malformed Message-ID the way Gmail's inbound mail does: a Message-ID of
+   * Gmail's own (`<...SMTPIN_ADDED_MISSING...@mx.google.com>` or `..._BROKEN...`), different in
+   * every mailbox copy, and a broken value kept as X-Google-Original-Message-ID (default off).
+   */
+  rewriteMessageIds?: boolean;
+  /**
+   * Gmail's own threading: a message that no References/In-Reply-To places in a thread joins one
+   * with the same subject (Re:/Fwd: aside) and a participant in common whose last message is within
+   * this many days (Gmail documents one week; default 0: threads join on RFC headers only).
+   */
+  subjectThreadingDays?: number;
   /** The mail clock (internalDate of new mail, history retention, newer_than); advanceTime moves it. */
   now?: () => number;
 }
@@ -148,7 +160,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const addMailbox = (user: string, messages: Array<NewMessage | (RawSource & { labelIds?: string[]; internalDate?: number })> = []): void => {
     const email = user.toLowerCase();
     if (mailboxes.has(email)) throw new Error(`emulator: mailbox ${email} already exists`);
-    const mailbox = new Mailbox(email, clock, retentionMs);
+    const mailbox = new Mailbox(email, clock, retentionMs, {
+      rewriteMessageIds: options.rewriteMessageIds ?? false,
+      subjectThreadingWindowMs: (options.subjectThreadingDays ?? 0) * DAY_MS,
+    });
     mailbox.load(messages.map((m) => ({ raw: isNewMessage(m) ? m.raw : m, labelIds: m.labelIds, internalDate: m.internalDate })));
     mailboxes.set(email, mailbox);
   };

@@ -5,7 +5,8 @@
  * forgotten (a start id from before it is answered 404 by the API layer).
  */
 import { Random, seedFrom } from './random.js';
-import { StoredMessage, threadFacts, type RawSource } from './message-store.js';
+import { conversationFacts, StoredMessage, threadFacts, type RawSource } from './message-store.js';
+import { withGmailMessageId } from './message-ids.js';
 
 export type HistoryKind = 'messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved';
 
@@ -41,11 +42,32 @@ export interface NewMessage {
   internalDate?: number;
 }
 
+/** Real-Gmail behaviours a mailbox can show (all off by default; docs/emulator.md). */
+export interface MailboxBehaviours {
+  /** Replace a missing or malformed Message-ID with Gmail's own, per copy (X-Google-Original-Message-ID keeps a broken one). */
+  rewriteMessageIds?: boolean;
+  /**
+   * Join a message that no References/In-Reply-To places into an existing thread with the same
+   * subject (reply prefixes aside) and a shared participant, when the thread's last message is at
+   * most this many ms older or newer (0: threads join on RFC headers only).
+   */
+  subjectThreadingWindowMs?: number;
+}
+
+/** What a thread offers to subject threading: its latest message's time and everyone in it. */
+interface SubjectThread {
+  threadId: string;
+  lastDate: number;
+  participants: Set<string>;
+}
+
 export class Mailbox {
   readonly byId = new Map<string, StoredMessage>();
   /** Messages ascending by (internalDate, id); listing walks it backwards (newest first). */
   private ordered: StoredMessage[] = [];
   private readonly threadByRfcId = new Map<string, string>();
+  /** Threads by conversation subject (only with subject threading on). */
+  private readonly threadsBySubject = new Map<string, SubjectThread[]>();
   readonly threads = new Map<string, StoredMessage[]>();
   readonly labels = new Map<string, Label>();
   history: HistoryRecord[] = [];
@@ -62,6 +84,7 @@ export class Mailbox {
     readonly email: string,
     private readonly clock: () => number,
     private readonly retentionMs: number,
+    private readonly behaviours: MailboxBehaviours = {},
   ) {
     this.random = new Random(seedFrom('mailbox', email));
     this.historyId = 1_000_000 + this.random.int(0, 8_000_000);
@@ -206,9 +229,12 @@ export class Mailbox {
     this.history.push({ id, time, kind, messageId: message.id, threadId: message.threadId, labels: message.labels.slice(), changed });
   }
 
-  private insert(source: Buffer | RawSource, labels: string[], internalDate: number): StoredMessage {
+  private insert(original: Buffer | RawSource, labels: string[], internalDate: number): StoredMessage {
     const id = this.mintId(internalDate);
-    const facts = threadFacts(source);
+    // Threading reads the sender's headers: replies name the id the sender wrote, not Gmail's.
+    const facts = threadFacts(original);
+    // The rewrite needs the bytes, so such a copy is no longer built lazily (only with the option on).
+    const source = this.behaviours.rewriteMessageIds ? withGmailMessageId(Buffer.isBuffer(original) ? original : original.raw, `${this.email}/${id}`) : original;
     let threadId: string | undefined;
     for (const parent of facts.parents) {
       threadId = this.threadByRfcId.get(parent);
@@ -220,7 +246,11 @@ export class Mailbox {
       const known = this.threadByRfcId.get(facts.messageId);
       if (known && this.threads.has(known)) threadId = known;
     }
+    const subjectWindow = this.behaviours.subjectThreadingWindowMs ?? 0;
+    const conversation = subjectWindow > 0 ? conversationFacts(original) : undefined;
+    if (!threadId && conversation) threadId = this.threadBySubject(conversation, internalDate, subjectWindow);
     threadId ??= id;
+    if (conversation) this.noteSubject(conversation, threadId, internalDate);
     const stored = new StoredMessage(id, threadId, internalDate, labels, this.historyId, source);
     if (facts.messageId && !this.threadByRfcId.has(facts.messageId)) this.threadByRfcId.set(facts.messageId, threadId);
     for (const parent of facts.parents) if (!this.threadByRfcId.has(parent)) this.threadByRfcId.set(parent, threadId);
@@ -232,6 +262,26 @@ export class Mailbox {
     // Messages loaded without a record still need a historyId of their own.
     stored.historyId = this.nextHistoryId();
     return stored;
+  }
+
+  /** A live thread with this subject and a participant in common, whose last message is within the window. */
+  private threadBySubject(facts: { subject: string; participants: Set<string> }, date: number, windowMs: number): string | undefined {
+    if (facts.subject === '') return undefined;
+    for (const candidate of this.threadsBySubject.get(facts.subject) ?? []) {
+      if (!this.threads.has(candidate.threadId) || Math.abs(date - candidate.lastDate) > windowMs) continue;
+      if ([...facts.participants].some((address) => candidate.participants.has(address))) return candidate.threadId;
+    }
+    return undefined;
+  }
+
+  private noteSubject(facts: { subject: string; participants: Set<string> }, threadId: string, date: number): void {
+    if (facts.subject === '') return;
+    const list = this.threadsBySubject.get(facts.subject) ?? [];
+    let entry = list.find((candidate) => candidate.threadId === threadId);
+    if (!entry) list.push((entry = { threadId, lastDate: date, participants: new Set() }));
+    entry.lastDate = Math.max(entry.lastDate, date);
+    for (const address of facts.participants) entry.participants.add(address);
+    this.threadsBySubject.set(facts.subject, list);
   }
 
   /** Gmail-looking 16-hex-digit id derived from the date (ids sort roughly by time). */

@@ -229,3 +229,27 @@ export function threadFacts(source: Buffer | RawSource): { messageId: string; pa
 export function stripBrackets(value: string): string {
   return value.trim().replace(/^<|>$/g, '').trim();
 }
+
+/** A subject as Gmail's conversation view compares it: reply and forward prefixes gone, spaces folded, case ignored. */
+export function conversationSubject(subject: string): string {
+  let rest = subject.replace(/\s+/g, ' ').trim();
+  for (;;) {
+    const next = rest.replace(/^(?:re|fwd?|aw|sv|tr|wg)\s*(?:\[\d+\])?\s*:\s*/i, '');
+    if (next === rest) return rest.toLowerCase();
+    rest = next;
+  }
+}
+
+/** Subject and participants (From, To, Cc addresses), for threading by subject; hints first, so a generated message is not built. */
+export function conversationFacts(source: Buffer | RawSource): { subject: string; participants: Set<string> } {
+  let texts: { subject: string; from: string; to: string; cc: string };
+  if (!Buffer.isBuffer(source) && source.searchHints) texts = source.searchHints;
+  else {
+    const headers = parseHeaderBlock(splitHeaderBody(Buffer.isBuffer(source) ? source : source.raw).head);
+    const h = (name: string): string => decodeEncodedWords(headerValue(headers, name) ?? '');
+    texts = { subject: h('subject'), from: h('from'), to: h('to'), cc: h('cc') };
+  }
+  const participants = new Set<string>();
+  for (const text of [texts.from, texts.to, texts.cc]) for (const entry of parseAddressList(text)) if (entry.address) participants.add(entry.address);
+  return { subject: conversationSubject(texts.subject), participants };
+}

@@ -73,7 +73,11 @@ export interface GmailAccountClientOptions {
   unitsPerSec?: number;
   /** The firm-wide meter every account's calls also pass (CRM_GMAIL_PROJECT_UNITS_MIN), shared between clients. */
   projectQuota?: QuotaLimiter;
-  /** Requests in flight at once for this account (a batch is one request). Default 10. */
+  /**
+   * Requests in flight at once for this account, each batch part counting one, as Gmail counts
+   * them against its per-user concurrency limit (CRM_GMAIL_MAX_IN_FLIGHT). Batches are no larger.
+   * Default DEFAULT_MAX_IN_FLIGHT.
+   */
   maxInFlight?: number;
   /** Retries of a failed call (CRM_GMAIL_RETRY_MAX). */
   retryMax: number;
@@ -104,7 +108,12 @@ export interface GmailAccountClientOptions {
  * 1,002; both at the quota ceiling, batches ahead and with a fraction of the requests and CPU.
  */
 export const DEFAULT_USE_BATCH = true;
-export const DEFAULT_MAX_IN_FLIGHT = 10;
+/**
+ * Gmail refuses "Too many concurrent requests for user" past a per-user limit it does not publish;
+ * 5 in flight, batch parts included, keeps a sync clear of it under a limit as low as 5
+ * (docs/gmail-access.md, "Concurrency").
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 5;
 export const MAX_BATCH_SIZE = 50;
 const DEFAULT_API_ROOT = 'https://gmail.googleapis.com/';
 
@@ -203,7 +212,8 @@ export class GmailAccountClient {
     this.batchEnabled = opts.batch ?? DEFAULT_USE_BATCH;
     // One batch must fit the burst, or a single batch would exceed the configured rate.
     const fitsBurst = Math.floor(this.quota.capacity / this.model.units['messages.get']);
-    this.maxBatchSize = Math.max(1, Math.min(MAX_BATCH_SIZE, opts.maxBatchSize ?? MAX_BATCH_SIZE, fitsBurst));
+    // A batch's parts run at once at Gmail, each in one of the user's places: no batch outgrows them.
+    this.maxBatchSize = Math.max(1, Math.min(MAX_BATCH_SIZE, opts.maxBatchSize ?? MAX_BATCH_SIZE, fitsBurst, this.inFlight.limit));
     this.currentBatchSize = this.maxBatchSize;
     this.batchCeiling = this.maxBatchSize;
   }
@@ -540,7 +550,7 @@ export class GmailAccountClient {
       let failure: CrmMailError | undefined;
       try {
         const { auth } = await this.api();
-        const release = await this.inFlight.acquire();
+        const release = await this.inFlight.acquire(chunk.length);
         let spent: (() => void) | undefined;
         try {
           spent = await this.spend(chunk.length * this.model.units['messages.get']);
@@ -869,6 +879,7 @@ export function createAccountClient(config: Config, credentials: CredentialProvi
     quotaModel: config.quotaModel,
     budget: accountQuotaBudget(config),
     projectQuota,
+    maxInFlight: config.maxInFlight,
     retryMax: config.retryMax,
   });
 }

@@ -199,30 +199,45 @@ export class QuotaLimiter {
   }
 }
 
-/** A counting semaphore: at most `limit` holders at a time, served in arrival order. */
+/**
+ * A counting semaphore: at most `limit` places taken at a time, served in arrival order. A holder
+ * may take several places at once (a batch takes one per part, as Gmail counts them); a waiter
+ * that needs more places than are free also holds back the waiters behind it, so a batch is never
+ * starved by a stream of single requests.
+ */
 export class Semaphore {
   private active = 0;
-  private readonly waiters: Array<() => void> = [];
-  /** The highest number of simultaneous holders seen (for tests and figures). */
+  private readonly waiters: Array<{ places: number; wake: () => void }> = [];
+  /** The highest number of places taken at once (for tests and figures). */
   peak = 0;
 
   constructor(readonly limit: number) {
     if (!(limit >= 1)) throw new RangeError('limit must be at least 1');
   }
 
-  async acquire(): Promise<() => void> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    else this.active++;
+  /** Takes `places` (1 by default, at most `limit`); the returned function gives them back. */
+  async acquire(places = 1): Promise<() => void> {
+    const wanted = Math.min(this.limit, Math.max(1, Math.floor(places)));
+    if (this.waiters.length > 0 || this.active + wanted > this.limit) {
+      await new Promise<void>((wake) => this.waiters.push({ places: wanted, wake }));
+    } else this.active += wanted;
     this.peak = Math.max(this.peak, this.active);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiters.shift();
-      // The slot passes straight to the next waiter, so `active` stays the same.
-      if (next) next();
-      else this.active--;
+      this.active -= wanted;
+      this.wakeWaiters();
     };
+  }
+
+  /** Hands freed places to waiters in arrival order, as far as they go. */
+  private wakeWaiters(): void {
+    while (this.waiters.length > 0 && this.active + this.waiters[0]!.places <= this.limit) {
+      const next = this.waiters.shift()!;
+      this.active += next.places;
+      next.wake();
+    }
   }
 
   get inFlight(): number {

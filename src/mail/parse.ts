@@ -61,8 +61,13 @@ export interface CanonicalMessage {
   internalDateMs?: number;
   historyId?: string;
   sizeEstimate?: number;
-  /** RFC Message-ID without angle brackets. */
+  /**
+   * RFC Message-ID without angle brackets, as the sender wrote it: Gmail's X-Google-Original-Message-ID
+   * when Gmail replaced a broken one; absent when the only id is one Gmail added to mail without one.
+   */
   messageId?: string;
+  /** The Message-ID Gmail gave this mailbox copy, when it is not the sender's (see `messageId`); replies written in Gmail name it. */
+  gmailMessageId?: string;
   /** The logical message: the normalized Message-ID, else a stable synthetic key ('synthetic:<hash>'). */
   messageKey: string;
   inReplyTo?: string;
@@ -117,6 +122,24 @@ export function normalizeMessageId(value: string | null | undefined): string {
   // in practice; a lone word is still accepted (old mailers), but nothing absurdly long.
   if (id === '' || id.length > 998 || /[\x00-\x20\x7f]/.test(id)) return '';
   return id;
+}
+
+/**
+ * An id Gmail's inbound mail wrote itself, for mail that came without a usable one
+ * (`<...SMTPIN_ADDED_MISSING...@mx.google.com>`, `..._BROKEN...`): every mailbox copy gets its
+ * own, so it says nothing about which logical message this is.
+ */
+export function isGmailAssignedMessageId(id: string): boolean {
+  return /\.SMTPIN_ADDED_[A-Z_]+\.[^@]*@mx\.google\.com$/i.test(id);
+}
+
+/**
+ * The sender's Message-ID of a copy: X-Google-Original-Message-ID where Gmail replaced a broken one,
+ * else the Message-ID unless Gmail assigned it; plus the id Gmail serves when it differs.
+ */
+export function senderMessageId(served: string, original: string): { messageId: string; gmailMessageId: string } {
+  const messageId = original || (isGmailAssignedMessageId(served) ? '' : served);
+  return { messageId, gmailMessageId: served !== messageId ? served : '' };
 }
 
 /** Every Message-ID in a References/In-Reply-To value, in order, de-duplicated. */
@@ -340,9 +363,11 @@ function fromParsed(parsed: ParsedMail, meta: GmailMeta | undefined, problems: s
   message.replyTo = addressesFrom(parsed.replyTo, 'reply-to', problems);
 
   const rawMessageId = rawHeader(lines, 'message-id');
-  const messageId = normalizeMessageId(parsed.messageId ?? rawMessageId);
+  const served = normalizeMessageId(parsed.messageId ?? rawMessageId);
+  const { messageId, gmailMessageId } = senderMessageId(served, normalizeMessageId(rawHeader(lines, 'x-google-original-message-id')));
   if (messageId) message.messageId = messageId;
-  else if (rawMessageId) problems.push('message-id: unreadable, a synthetic key is used');
+  else if (rawMessageId && !served) problems.push('message-id: unreadable, a synthetic key is used');
+  if (gmailMessageId) message.gmailMessageId = gmailMessageId;
   const inReplyTo = messageIdList(parsed.inReplyTo ?? rawHeader(lines, 'in-reply-to'))[0];
   if (inReplyTo) message.inReplyTo = inReplyTo;
   message.references = messageIdList(parsed.references ?? rawHeader(lines, 'references'));

@@ -21,6 +21,7 @@ describe('configuration', () => {
       backfillPageSize: 500,
       maxAttachmentMb: 50,
       attachConcurrency: 4,
+      maxInFlight: 5,
       quotaModel: '2026',
       rateUnitsPerMin: 5400,
       rateUnitsPerSec: 150,

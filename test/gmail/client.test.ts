@@ -96,15 +96,18 @@ describe('reads', () => {
   });
 
   it('createAccountClient takes the model, budget, retries and roots from the configuration', async () => {
-    const legacy = createAccountClient(emulatorConfig(emu, { CRM_GMAIL_QUOTA_MODEL: 'legacy', CRM_GMAIL_RATE_UNITS_SEC: '200', CRM_GMAIL_RETRY_MAX: '2' }), credentials, BOB);
+    // 50 places in flight, so that the batch size shows the quota's bound (the default 5 would cap it at 5).
+    const legacy = createAccountClient(emulatorConfig(emu, { CRM_GMAIL_QUOTA_MODEL: 'legacy', CRM_GMAIL_RATE_UNITS_SEC: '200', CRM_GMAIL_RETRY_MAX: '2', CRM_GMAIL_MAX_IN_FLIGHT: '50' }), credentials, BOB);
     expect((await legacy.getProfile()).emailAddress).toBe(BOB);
     // One batch must fit the burst: 200 units a second at 5 units a get.
     expect(legacy.maxBatchSize).toBe(40);
     expect(legacy.quotaRate()).toEqual({ unitsPerGet: 5, unitsPerMinute: 12_000 });
-    const current = createAccountClient(emulatorConfig(emu), credentials, BOB);
+    const current = createAccountClient(emulatorConfig(emu, { CRM_GMAIL_MAX_IN_FLIGHT: '50' }), credentials, BOB);
     expect(current.model.name).toBe('2026');
     expect(current.unitsOf('messages.get')).toBe(20);
     expect(current.quotaRate()).toEqual({ unitsPerGet: 20, unitsPerMinute: 5400 });
     expect(current.maxBatchSize).toBe(50);
+    // The defaults: 5 requests in flight, each batch part counting one, so no batch has more than 5 parts.
+    expect(createAccountClient(emulatorConfig(emu), credentials, BOB).maxBatchSize).toBe(5);
   });
 });

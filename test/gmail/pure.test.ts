@@ -173,6 +173,32 @@ describe('Semaphore', () => {
     expect(gate.peak).toBe(2);
     expect(gate.inFlight).toBe(0);
   });
+
+  it('a holder of several places (a batch, one per part) waits for all of them, and singles behind it wait their turn', async () => {
+    const gate = new Semaphore(5);
+    const single = await gate.acquire();
+    const order: string[] = [];
+    const batch = gate.acquire(5).then((release) => {
+      order.push(`batch with ${gate.inFlight} taken`);
+      return release;
+    });
+    const later = gate.acquire().then((release) => {
+      order.push(`single with ${gate.inFlight} taken`);
+      release();
+    });
+    await Promise.resolve();
+    expect(gate.inFlight).toBe(1);
+    single();
+    (await batch)();
+    await later;
+    expect(order).toEqual(['batch with 5 taken', 'single with 1 taken']);
+    expect(gate.peak).toBe(5);
+    // More places than the limit cannot ever be free: the holder takes the whole limit.
+    const all = await gate.acquire(50);
+    expect(gate.inFlight).toBe(5);
+    all();
+    expect(gate.inFlight).toBe(0);
+  });
 });
 
 describe('retry policy', () => {

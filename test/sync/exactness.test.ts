@@ -49,7 +49,9 @@ describe('backfill completeness', () => {
     const db = firm.open();
     const retries = db.prepare('SELECT sum(retries) AS n FROM email_sync_runs').get() as { n: number };
     db.close();
-    expect(retries.n).toBeGreaterThan(20);
+    // A re-sent batch counts a retry per part: with 5-part batches (CRM_GMAIL_MAX_IN_FLIGHT's default)
+    // a reset costs 5 retries where a 50-part batch cost up to 50.
+    expect(retries.n).toBeGreaterThan(10);
     expectExactCapture(firm);
   }, 600_000);
 

@@ -21,9 +21,17 @@ export interface Firm {
 
 export async function startFirm(
   dir: string,
-  options: { scenario: ScenarioOptions; emulator?: Omit<EmulatorOptions, 'scenario'>; env?: Record<string, string>; name?: string },
+  options: {
+    scenario: ScenarioOptions;
+    emulator?: Omit<EmulatorOptions, 'scenario'>;
+    env?: Record<string, string>;
+    name?: string;
+    /** Changes the generated mail before the emulator loads it (the truth stays as generated). */
+    edit?: (scenario: Scenario) => void;
+  },
 ): Promise<Firm> {
   const scenario = generateScenario(options.scenario);
+  options.edit?.(scenario);
   const emu = await startEmulator({ quotaUnitsPerSec: 0, ...options.emulator, scenario });
   const dbPath = join(dir, `${options.name ?? 'crm'}.db`);
   const db = await migratedDb(dbPath);

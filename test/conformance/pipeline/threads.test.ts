@@ -57,31 +57,33 @@ describe('threads across two mailboxes (corpus THREADS.tsv)', () => {
     });
   }
 
-  it('joins by Gmail thread id within a mailbox, and merges two threads when a message links them', async () => {
+  it('a Gmail thread id alone joins nothing (Gmail also threads by subject); a message whose References link two threads merges them', async () => {
     const { db, accounts } = await migratedDb(tempDir());
     const base = (id: string, extra: Partial<CanonicalMessage>): CanonicalMessage =>
       canonicalMessage({ messageKey: id, messageId: id, subject: 'Deal', gmailId: `g-${id}`, internalDateMs: 1, ...extra });
     const capture = (accountId: number, message: CanonicalMessage) => captureMessage(db, { accountId, message, match: INTERNAL, contentLevel: 'full' });
-    // In Jane's mailbox, a and b share Gmail thread T (no RFC link between them).
+    // In Jane's mailbox, a and b share Gmail thread T with no RFC link between them: two conversations.
     const a = capture(accounts.jane, base('a@x', { gmailThreadId: 'T', sentMs: 100 }));
     const b = capture(accounts.jane, base('b@x', { gmailThreadId: 'T', sentMs: 200 }));
-    expect(b.threadId).toBe(a.threadId);
+    expect(b.threadId).not.toBe(a.threadId);
     // In Omar's mailbox, c is its own thread so far.
     const c = capture(accounts.omar, base('c@x', { gmailThreadId: 'U', sentMs: 50, subject: 'Deal (original)' }));
-    expect(c.threadId).not.toBe(a.threadId);
-    // d replies to both b and c: the two conversations become one.
+    expect(c.threadId).not.toBe(b.threadId);
+    // d replies to both b and c: the two conversations become one; a stays apart.
     const d = capture(accounts.omar, base('d@x', { gmailThreadId: 'U', inReplyTo: 'b@x', references: ['c@x', 'b@x'], sentMs: 300 }));
-    const survivor = Math.min(a.threadId, c.threadId);
-    const absorbed = Math.max(a.threadId, c.threadId);
+    const survivor = Math.min(b.threadId, c.threadId);
+    const absorbed = Math.max(b.threadId, c.threadId);
     expect(d.threadId).toBe(survivor);
-    for (const r of [a, b, c, d]) expect(getEmail(db, r.emailId)!.thread_id).toBe(survivor);
+    for (const r of [b, c, d]) expect(getEmail(db, r.emailId)!.thread_id).toBe(survivor);
+    expect(getEmail(db, a.emailId)!.thread_id).toBe(a.threadId);
     expect(getThread(db, absorbed)!.merged_into).toBe(survivor);
     expect(keysOfThread(db, absorbed)).toEqual([]);
-    expect(keysOfThread(db, survivor)).toEqual(expect.arrayContaining([`g:${accounts.jane}:T`, `g:${accounts.omar}:U`, 'm:a@x', 'm:b@x', 'm:c@x', 'm:d@x']));
+    expect(keysOfThread(db, survivor)).toEqual(expect.arrayContaining(['m:b@x', 'm:c@x', 'm:d@x']));
+    expect(keysOfThread(db, survivor).some((key) => key.startsWith('g:'))).toBe(false);
     const thread = getThread(db, survivor)!;
     expect([thread.first_message_ms, thread.last_message_ms]).toEqual([50, 300]);
     expect(thread.subject).toBe('Deal (original)');
-    // The same Gmail thread id in another mailbox is a different key: no accidental join.
+    // The same Gmail thread id in another mailbox joins nothing either.
     const e = capture(accounts.jane, base('e@x', { gmailThreadId: 'U', sentMs: 400 }));
     expect(e.threadId).not.toBe(survivor);
     db.close();
