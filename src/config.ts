@@ -38,6 +38,10 @@ export interface Config {
   retryMax: number;
   historyStaleDays: number;
   dbPath: string;
+  /** SQLite's busy timeout: how long one statement waits for another writer's lock. */
+  dbBusyTimeoutMs: number;
+  /** How long, in all, a sync retries a transaction while the CRM holds the write lock. */
+  dbLockWaitSec: number;
   attachmentsDir: string;
   apiRoot?: string;
   tokenUrl?: string;
@@ -99,6 +103,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CRM_GMAIL_PERSONAL_DOMAINS', defaultValue: '', description: 'comma-separated extra personal-mail domains' },
   { name: 'CRM_GMAIL_ACCOUNT_CONCURRENCY', defaultValue: '3', description: 'accounts synced at once' },
   { name: 'CRM_DB_PATH', defaultValue: './data/crm.db', description: 'the CRM SQLite file' },
+  { name: 'CRM_GMAIL_DB_BUSY_TIMEOUT_MS', defaultValue: '5000', description: "how long one database statement waits for the CRM's write lock (SQLite busy timeout)" },
+  { name: 'CRM_GMAIL_DB_LOCK_WAIT_SEC', defaultValue: '60', description: "how long a sync retries a transaction, with backoff, while the CRM holds the write lock; then the run fails (exit 10) and the next one resumes" },
   { name: 'CRM_GMAIL_ATTACHMENTS_DIR', defaultValue: 'data/email_attachments', description: 'content-addressed attachment store' },
   { name: 'CRM_GMAIL_API_ROOT', description: 'Gmail API root URL (e.g. the emulator); default Google' },
   { name: 'CRM_GMAIL_TOKEN_URL', description: 'OAuth token URL (e.g. the emulator); default Google' },
@@ -226,6 +232,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     retryMax: readInteger(env, 'CRM_GMAIL_RETRY_MAX', 5, 0, 20),
     historyStaleDays: readInteger(env, 'CRM_GMAIL_HISTORY_STALE_DAYS', 5, 1, 365),
     dbPath: raw(env, 'CRM_DB_PATH') ?? './data/crm.db',
+    dbBusyTimeoutMs: readInteger(env, 'CRM_GMAIL_DB_BUSY_TIMEOUT_MS', 5000, 0, 600_000),
+    dbLockWaitSec: readInteger(env, 'CRM_GMAIL_DB_LOCK_WAIT_SEC', 60, 0, 3600),
     attachmentsDir: raw(env, 'CRM_GMAIL_ATTACHMENTS_DIR') ?? 'data/email_attachments',
     apiRoot: readUrl(env, 'CRM_GMAIL_API_ROOT'),
     tokenUrl: readUrl(env, 'CRM_GMAIL_TOKEN_URL'),

@@ -4,11 +4,12 @@
  */
 import { hostname } from 'node:os';
 import type { Db } from '../db/open.js';
-import { getAccountByEmail, listAccounts, type Account } from '../db/accounts.js';
+import { getAccountByEmail, listAccounts, recordAccountFailure, type Account } from '../db/accounts.js';
 import { acquireLease, pidIsAlive, releaseLease, renewLease, type LeaseHolder } from '../db/lease.js';
-import { closeInterruptedRuns } from '../db/syncRuns.js';
-import { NotFoundError, UsageError } from '../errors.js';
-import { syncAccount, type AccountProgress, type AccountSyncResult } from './accountSync.js';
+import { isDatabaseBusy, retryWhileBusy, type LockWait } from '../db/busy.js';
+import { closeInterruptedRuns, emptyCounts, finishRun, startRun } from '../db/syncRuns.js';
+import { DatabaseBusyError, NotFoundError, UsageError } from '../errors.js';
+import { runKindFor, syncAccount, type AccountProgress, type AccountSyncResult } from './accountSync.js';
 import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
 
 export const LEASE_TTL_MS = 5 * 60 * 1000;
@@ -28,6 +29,10 @@ export interface SyncEnvironment {
   sweepRemovedFiles?(): number;
   /** Removes half-written attachment files of interrupted downloads; returns how many. */
   sweepAttachmentTemp?(): number;
+  /** How long each transaction waits out the CRM's write lock (CRM_GMAIL_DB_LOCK_WAIT_SEC); default one attempt. */
+  lockWait?: LockWait;
+  /** A line for the person watching (stderr): waiting for the CRM's lock, giving up. */
+  notice?(line: string): void;
   reporter: SyncReporter;
 }
 
@@ -56,24 +61,37 @@ export type SyncOutcome =
  */
 export async function withSyncLease<T>(
   db: Db,
-  identity: { pid?: number; host?: string; waitMs?: number },
+  identity: { pid?: number; host?: string; waitMs?: number; lockWait?: LockWait },
   work: (tookOverFrom?: LeaseHolder) => Promise<T>,
 ): Promise<{ ran: false; holder: LeaseHolder } | { ran: true; value: T }> {
   const lease = { pid: identity.pid ?? process.pid, host: identity.host ?? hostname(), ttlMs: LEASE_TTL_MS, isAlive: pidIsAlive };
   const deadline = Date.now() + (identity.waitMs ?? 0);
-  let attempt = acquireLease(db, lease);
+  const acquire = () => retryWhileBusy(db, 'taking the sync lease', () => acquireLease(db, lease), identity.lockWait);
+  let attempt = await acquire();
   while (!attempt.acquired && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(5000, Math.max(50, deadline - Date.now()))));
-    attempt = acquireLease(db, lease);
+    attempt = await acquire();
   }
   if (!attempt.acquired) return { ran: false, holder: attempt.holder };
-  const timer = setInterval(() => renewLease(db, lease), LEASE_RENEW_MS);
+  const timer = setInterval(() => {
+    try {
+      renewLease(db, lease);
+    } catch (error) {
+      // The CRM holds the write lock: the lease lasts ten renewals, the next tick renews it.
+      if (!isDatabaseBusy(error)) throw error;
+    }
+  }, LEASE_RENEW_MS);
   timer.unref();
   try {
     return { ran: true, value: await work(attempt.tookOverFrom) };
   } finally {
     clearInterval(timer);
-    releaseLease(db, lease);
+    try {
+      await retryWhileBusy(db, 'releasing the sync lease', () => releaseLease(db, lease), identity.lockWait);
+    } catch (error) {
+      // A lease that cannot be released runs out by itself (LEASE_TTL_MS); the run's own outcome stands.
+      if (!(error instanceof DatabaseBusyError)) throw error;
+    }
   }
 }
 
@@ -104,16 +122,75 @@ export async function mapBounded<T, R>(items: T[], limit: number, task: (item: T
 
 export async function runSync(env: SyncEnvironment, options: SyncOptions = {}): Promise<SyncOutcome> {
   const accounts = accountsToSync(env.db, options.account);
-  const leased = await withSyncLease(env.db, options, async (tookOverFrom) => {
-    const interruptedRunsClosed = closeInterruptedRuns(env.db);
-    env.sweepRemovedFiles?.();
-    // Under the lease no other sync downloads: a .part file of a process that is gone is garbage.
-    const tempFilesSwept = env.sweepAttachmentTemp?.() ?? 0;
-    const results = await syncAccounts(env, accounts, options.deadline);
-    return { results, interruptedRunsClosed, tempFilesSwept, tookOverFrom };
-  });
+  let accountsStarted = false;
+  let leased;
+  try {
+    leased = await withSyncLease(env.db, { ...options, lockWait: env.lockWait }, async (tookOverFrom) => {
+      const interruptedRunsClosed = await retryWhileBusy(env.db, 'closing interrupted runs', () => closeInterruptedRuns(env.db), env.lockWait);
+      env.sweepRemovedFiles?.();
+      // Under the lease no other sync downloads: a .part file of a process that is gone is garbage.
+      const tempFilesSwept = env.sweepAttachmentTemp?.() ?? 0;
+      accountsStarted = true;
+      const results = await syncAccounts(env, accounts, options.deadline);
+      return { results, interruptedRunsClosed, tempFilesSwept, tookOverFrom };
+    });
+  } catch (error) {
+    if (accountsStarted || !(error instanceof DatabaseBusyError)) throw error;
+    return { ran: true, results: await recordLockedOut(env, accounts, error), interruptedRunsClosed: 0, tempFilesSwept: 0 };
+  }
   if (!leased.ran) return leased;
   return { ran: true, ...leased.value };
+}
+
+/**
+ * The CRM held its write lock through the whole wait before any account began: every account's run
+ * is recorded as failed (so `status` and email_sync_runs say why nothing was synced) once the lock is
+ * released, waiting for that as long again. Cursors and checkpoints are untouched.
+ */
+async function recordLockedOut(env: SyncEnvironment, accounts: Account[], error: DatabaseBusyError): Promise<AccountSyncResult[]> {
+  if (accounts.length === 0) throw error;
+  const waitMs = env.lockWait?.waitMs ?? 0;
+  env.notice?.(`note: the CRM database ${error.path} stayed locked; no account was synced. Recording the failed run(s) once the lock is released (waiting up to ${Math.round(waitMs / 1000)} s).`);
+  const started = new Date();
+  const kinds = accounts.map((account) => runKindFor(account));
+  const details = { path: 'not started: the CRM database was locked' };
+  let runIds: number[] | undefined;
+  let message = error.message;
+  try {
+    runIds = await retryWhileBusy(
+      env.db,
+      'recording the failed runs',
+      () =>
+        env.db.transaction(() =>
+          accounts.map((account, index) => {
+            const runId = startRun(env.db, account.id, kinds[index]!, started.toISOString());
+            finishRun(env.db, runId, { status: 'error', counts: emptyCounts(), error: message, details, finishedAt: new Date() });
+            recordAccountFailure(env.db, account.id, message);
+            return runId;
+          }),
+        ).immediate(),
+      env.lockWait,
+    );
+  } catch (unrecorded) {
+    if (!(unrecorded instanceof DatabaseBusyError)) throw unrecorded;
+    message += ' The run could not be recorded either: the database was still locked.';
+  }
+  const results = accounts.map((account, index): AccountSyncResult => ({
+    account: account.email,
+    accountId: account.id,
+    runId: runIds?.[index] ?? 0,
+    kind: kinds[index]!,
+    status: 'error',
+    counts: emptyCounts(),
+    durationMs: Date.now() - started.getTime(),
+    error: message,
+    errorKind: error.kind,
+    details,
+  }));
+  env.reporter.starting(accounts);
+  for (const [index, account] of accounts.entries()) env.reporter.finished(account, results[index]!);
+  env.reporter.close();
+  return results;
 }
 
 async function syncAccounts(env: SyncEnvironment, accounts: Account[], deadline?: number): Promise<AccountSyncResult[]> {
@@ -148,6 +225,7 @@ async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex
     capture: env.capture,
     pageSize: env.pageSize,
     historyStaleDays: env.historyStaleDays,
+    lockWait: env.lockWait,
     deadline,
     downloadAttachments: env.downloadAttachments ? () => env.downloadAttachments!(account, client) : undefined,
     onProgress: (progress) => env.reporter.progress(account, progress),

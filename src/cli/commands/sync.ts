@@ -65,7 +65,9 @@ stopping itself after --max-minutes. A message Gmail keeps failing is deferred t
 never given up; a rate-limit answer is waited out. Only one sync runs at a time: an overlapping
 run prints one line and exits 0.
 Exit codes: 0 every account synced; otherwise the most severe account outcome (the others still
-ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailable; 3 integration off.`,
+ran): 4 auth or key file, 2 configuration, 1 another failure, 10 the CRM held its database write
+lock longer than CRM_GMAIL_DB_LOCK_WAIT_SEC (the run is recorded, the cursor kept), 5 Gmail
+unavailable; 3 integration off. The CRM holding its lock a shorter while is waited out.`,
     )
     .action(async (options: { account?: string; propose: boolean; maxMinutes?: string }) => {
       ctx.requireGmail('sync');
@@ -82,7 +84,7 @@ ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailabl
       else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns || 100);
       else reporter = new PlainReporter({ write: (text) => out.write(text) });
 
-      const outcome = await runSync(syncEnvironment(db, ctx.config, reporter), { account: options.account, deadline: Date.now() + maxMinutes * 60_000 });
+      const outcome = await runSync(syncEnvironment(db, ctx.config, reporter, (line) => out.info(line)), { account: options.account, deadline: Date.now() + maxMinutes * 60_000 });
       if (!outcome.ran) {
         if (out.json) out.data({ ran: false, reason: 'lease_held', holder: outcome.holder });
         else out.line(leaseHeldLine(outcome.holder));
