@@ -153,6 +153,16 @@ export class DatabaseBusyError extends CrmMailError {
   }
 }
 
+/**
+ * This sync's lease was taken over (it was not renewed in time: the process stalled longer than the
+ * lease) while it worked: it stops at the page boundary, writing nothing more of the mailbox.
+ */
+export class LeaseLostError extends CrmMailError {
+  constructor(message: string, options?: CrmMailErrorOptions) {
+    super('lease_lost', message, options);
+  }
+}
+
 /** What an HTTP error answer looked like, as much as the caller could read of it. */
 export interface HttpErrorInput {
   status: number;

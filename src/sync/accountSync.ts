@@ -16,7 +16,7 @@ import {
   setBackfillCheckpoint,
 } from '../db/accounts.js';
 import { emptyCounts, finishRun, saveRunProgress, setRunKind, startRun, type RunCounts, type RunKind, type RunStatus } from '../db/syncRuns.js';
-import { CrmMailError, HistoryExpiredError } from '../errors.js';
+import { CrmMailError, HistoryExpiredError, LeaseLostError } from '../errors.js';
 import { retryWhileBusy } from '../db/busy.js';
 import { databaseFault } from '../db/faults.js';
 import { parseCheckpoint, quotaTimeLeftMs, serializeCheckpoint, type ListingCheckpoint } from './checkpoint.js';
@@ -80,6 +80,14 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   let kind: RunKind = runKindFor(account);
   // The run's own bookkeeping waits out the CRM's write lock like the pages do.
   const write = <T>(what: string, work: () => T): Promise<T> => retryWhileBusy(input.db, `${what} of ${account.email}`, work, input.lockWait);
+  // A cursor or checkpoint moves only while this sync still holds the lease, checked in the same transaction.
+  const writeLeased = <T>(what: string, work: () => T): Promise<T> =>
+    write(what, () =>
+      input.db.transaction(() => {
+        input.confirmLease?.();
+        return work();
+      }).immediate(),
+    );
   let runId: number;
   try {
     runId = await write('the start of the sync run', () => startRun(input.db, account.id, kind, nowIso(started)));
@@ -116,7 +124,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     if (!outcome.complete) return stopForTime();
     // The searches as Gmail accepted them (a refused one is replaced by its halves in the checkpoint).
     if (checkpoint.kind === 'relist') await reconcileAfterRelist(context, outcome.checkpoint.queries, checkpoint.sinceMs ?? 0, input.pageSize);
-    await write('the end of the listing', () => finishListing(input.db, account.id, outcome.checkpoint));
+    await writeLeased('the end of the listing', () => finishListing(input.db, account.id, outcome.checkpoint));
   };
 
   const startListing = async (
@@ -139,7 +147,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
       pagesDone: 0,
       ...extra,
     };
-    await write('the listing checkpoint', () => setBackfillCheckpoint(input.db, account.id, serializeCheckpoint(checkpoint)));
+    await writeLeased('the listing checkpoint', () => setBackfillCheckpoint(input.db, account.id, serializeCheckpoint(checkpoint)));
     details.searches = checkpoint.queries.length;
     return checkpoint;
   };
@@ -178,7 +186,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
           deadline: input.deadline,
         });
         // No changes at all still proves the cursor is good today: refresh its age.
-        await write('the history cursor', () => advanceCursor(input.db, account.id, walked.cursor));
+        await writeLeased('the history cursor', () => advanceCursor(input.db, account.id, walked.cursor));
         if (!walked.complete) stopForTime();
       } catch (error) {
         if (!(error instanceof HistoryExpiredError)) throw error;
@@ -188,7 +196,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
         const profile = await input.client.getProfile();
         if (profile.historyId && String(profile.historyId) === account.historyId) {
           details.path = 'incremental (quiet mailbox: Gmail refused the unchanged cursor; nothing to re-list)';
-          await write('the history cursor', () => advanceCursor(input.db, account.id, account.historyId!));
+          await writeLeased('the history cursor', () => advanceCursor(input.db, account.id, account.historyId!));
         } else {
           await relist('history_expired', profile);
         }
@@ -228,7 +236,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     try {
       await write('the failed run record', () => input.db.transaction(() => {
         finishRun(input.db, runId, { status, counts, error: message, details, finishedAt: finished });
-        recordAccountFailure(input.db, account.id, message, { needsConsent });
+        // The account is not failing: the sync that took the lease over is working on it.
+        if (!(error instanceof LeaseLostError)) recordAccountFailure(input.db, account.id, message, { needsConsent });
       }).immediate());
     } catch (unrecorded) {
       // The row stays 'running'; the next sync closes it as interrupted. The failure is still reported.
@@ -345,6 +354,7 @@ async function reconcileAfterRelist(context: PageContext, queries: string[], sin
     }
     const before = { ...context.counts };
     const apply = context.db.transaction(() => {
+      context.confirmLease?.();
       if (gone.length > 0) context.counts.deleted += context.store.markDeleted(context.accountId, gone);
       for (const [id, labelIds] of labels) if (context.store.setLabels(context.accountId, id, labelIds)) context.counts.labelChanges += 1;
     });

@@ -5,15 +5,29 @@
 import { hostname } from 'node:os';
 import type { Db } from '../db/open.js';
 import { getAccountByEmail, listAccounts, recordAccountFailure, type Account } from '../db/accounts.js';
-import { acquireLease, pidIsAlive, releaseLease, renewLease, type LeaseHolder } from '../db/lease.js';
+import { acquireLease, currentLease, pidIsAlive, releaseLease, renewLease, type LeaseHolder, type LeaseOptions, type TakeoverReason } from '../db/lease.js';
 import { isDatabaseBusy, retryWhileBusy, type LockWait } from '../db/busy.js';
 import { closeInterruptedRuns, emptyCounts, finishRun, startRun } from '../db/syncRuns.js';
-import { DatabaseBusyError, NotFoundError, UsageError } from '../errors.js';
+import { DatabaseBusyError, LeaseLostError, NotFoundError, UsageError } from '../errors.js';
 import { runKindFor, syncAccount, type AccountProgress, type AccountSyncResult } from './accountSync.js';
 import type { AttachmentOutcome, MailboxClient, MailStore, MatchIndex } from './ports.js';
 
 export const LEASE_TTL_MS = 5 * 60 * 1000;
-const LEASE_RENEW_MS = 30 * 1000;
+/** Renewals per lease lifetime: a holder has to miss this many in a row to lose it. */
+const RENEWALS_PER_LEASE = 10;
+
+/**
+ * The lease as its holder sees it while working. A page (or a cursor move) calls `confirm()` inside
+ * its transaction: that renews the lease atomically with the page, or throws LeaseLostError when
+ * another process has taken it over, so the page is rolled back whole and the holder stops there.
+ */
+export interface HeldLease {
+  tookOverFrom?: LeaseHolder;
+  takeoverReason?: TakeoverReason;
+  /** False once a renewal found the lease gone. */
+  holds(): boolean;
+  confirm(): void;
+}
 
 export interface SyncEnvironment {
   db: Db;
@@ -29,6 +43,8 @@ export interface SyncEnvironment {
   sweepRemovedFiles?(): number;
   /** Removes half-written attachment files of interrupted downloads; returns how many. */
   sweepAttachmentTemp?(): number;
+  /** Lifetime of the sync lease (CRM_GMAIL_LEASE_SECONDS); default LEASE_TTL_MS. */
+  leaseTtlMs?: number;
   /** How long each transaction waits out the CRM's write lock (CRM_GMAIL_DB_LOCK_WAIT_SEC); default one attempt. */
   lockWait?: LockWait;
   /** A line for the person watching (stderr): waiting for the CRM's lock, giving up. */
@@ -53,7 +69,7 @@ export interface SyncOptions {
 
 export type SyncOutcome =
   | { ran: false; holder: LeaseHolder }
-  | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tempFilesSwept: number; tookOverFrom?: LeaseHolder };
+  | { ran: true; results: AccountSyncResult[]; interruptedRunsClosed: number; tempFilesSwept: number; tookOverFrom?: LeaseHolder; takeoverReason?: TakeoverReason };
 
 /**
  * Holds the sync lease for the duration of `work`, renewing it. When another process holds it, this
@@ -61,10 +77,10 @@ export type SyncOutcome =
  */
 export async function withSyncLease<T>(
   db: Db,
-  identity: { pid?: number; host?: string; waitMs?: number; lockWait?: LockWait },
-  work: (tookOverFrom?: LeaseHolder) => Promise<T>,
+  identity: { pid?: number; host?: string; waitMs?: number; lockWait?: LockWait; ttlMs?: number },
+  work: (lease: HeldLease) => Promise<T>,
 ): Promise<{ ran: false; holder: LeaseHolder } | { ran: true; value: T }> {
-  const lease = { pid: identity.pid ?? process.pid, host: identity.host ?? hostname(), ttlMs: LEASE_TTL_MS, isAlive: pidIsAlive };
+  const lease = { pid: identity.pid ?? process.pid, host: identity.host ?? hostname(), ttlMs: identity.ttlMs ?? LEASE_TTL_MS, isAlive: pidIsAlive };
   const deadline = Date.now() + (identity.waitMs ?? 0);
   const acquire = () => retryWhileBusy(db, 'taking the sync lease', () => acquireLease(db, lease), identity.lockWait);
   let attempt = await acquire();
@@ -73,17 +89,28 @@ export async function withSyncLease<T>(
     attempt = await acquire();
   }
   if (!attempt.acquired) return { ran: false, holder: attempt.holder };
+  let lost = false;
   const timer = setInterval(() => {
     try {
-      renewLease(db, lease);
+      if (!renewLease(db, lease)) lost = true;
     } catch (error) {
       // The CRM holds the write lock: the lease lasts ten renewals, the next tick renews it.
       if (!isDatabaseBusy(error)) throw error;
     }
-  }, LEASE_RENEW_MS);
+  }, Math.max(1000, Math.floor(lease.ttlMs / RENEWALS_PER_LEASE)));
   timer.unref();
+  const held: HeldLease = {
+    tookOverFrom: attempt.tookOverFrom,
+    takeoverReason: attempt.takeoverReason,
+    holds: () => !lost,
+    confirm: () => {
+      if (!lost && renewLease(db, lease)) return;
+      lost = true;
+      throw new LeaseLostError(leaseLostMessage(lease, currentLease(db)));
+    },
+  };
   try {
-    return { ran: true, value: await work(attempt.tookOverFrom) };
+    return { ran: true, value: await work(held) };
   } finally {
     clearInterval(timer);
     try {
@@ -93,6 +120,15 @@ export async function withSyncLease<T>(
       if (!(error instanceof DatabaseBusyError)) throw error;
     }
   }
+}
+
+function leaseLostMessage(lease: LeaseOptions, holder: LeaseHolder | undefined): string {
+  const taker = holder ? `pid ${holder.pid} on ${holder.host} took it over at ${holder.acquiredAt}` : 'another sync took it over and has already finished';
+  return (
+    `this sync (pid ${lease.pid} on ${lease.host}) lost its lease: it was not renewed within ${Math.round(lease.ttlMs / 1000)} s ` +
+    `(the process was stalled) and ${taker}. It stopped at a page boundary: the pages it committed stay, the page in hand ` +
+    'was not written, and the checkpoint and cursor are as the other sync leaves them.'
+  );
 }
 
 export function accountsToSync(db: Db, email?: string): Account[] {
@@ -125,14 +161,14 @@ export async function runSync(env: SyncEnvironment, options: SyncOptions = {}): 
   let accountsStarted = false;
   let leased;
   try {
-    leased = await withSyncLease(env.db, { ...options, lockWait: env.lockWait }, async (tookOverFrom) => {
+    leased = await withSyncLease(env.db, { ...options, lockWait: env.lockWait, ttlMs: env.leaseTtlMs }, async (lease) => {
       const interruptedRunsClosed = await retryWhileBusy(env.db, 'closing interrupted runs', () => closeInterruptedRuns(env.db), env.lockWait);
       env.sweepRemovedFiles?.();
       // Under the lease no other sync downloads: a .part file of a process that is gone is garbage.
       const tempFilesSwept = env.sweepAttachmentTemp?.() ?? 0;
       accountsStarted = true;
-      const results = await syncAccounts(env, accounts, options.deadline);
-      return { results, interruptedRunsClosed, tempFilesSwept, tookOverFrom };
+      const results = await syncAccounts(env, accounts, lease, options.deadline);
+      return { results, interruptedRunsClosed, tempFilesSwept, tookOverFrom: lease.tookOverFrom, takeoverReason: lease.takeoverReason };
     });
   } catch (error) {
     if (accountsStarted || !(error instanceof DatabaseBusyError)) throw error;
@@ -193,13 +229,14 @@ async function recordLockedOut(env: SyncEnvironment, accounts: Account[], error:
   return results;
 }
 
-async function syncAccounts(env: SyncEnvironment, accounts: Account[], deadline?: number): Promise<AccountSyncResult[]> {
+async function syncAccounts(env: SyncEnvironment, accounts: Account[], lease: HeldLease, deadline?: number): Promise<AccountSyncResult[]> {
   if (accounts.length === 0) return [];
   const index = env.buildIndex();
   env.reporter.starting(accounts);
   try {
     return await mapBounded(accounts, env.accountConcurrency, async (account) => {
-      const result = await syncOne(env, account, index, deadline);
+      // A lost lease stops the run: accounts not yet begun are left to the sync that holds it now.
+      const result = lease.holds() ? await syncOne(env, account, index, lease, deadline) : notStartedLeaseLost(account);
       env.reporter.finished(account, result);
       return result;
     });
@@ -208,7 +245,12 @@ async function syncAccounts(env: SyncEnvironment, accounts: Account[], deadline?
   }
 }
 
-async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex, deadline?: number): Promise<AccountSyncResult> {
+function notStartedLeaseLost(account: Account): AccountSyncResult {
+  const error = 'not started: this sync lost its lease to another sync, which goes on with this account.';
+  return { account: account.email, accountId: account.id, runId: 0, kind: runKindFor(account), status: 'error', counts: emptyCounts(), durationMs: 0, error, errorKind: 'lease_lost', details: {} };
+}
+
+async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex, lease: HeldLease, deadline?: number): Promise<AccountSyncResult> {
   let client: MailboxClient;
   try {
     client = await env.openClient(account);
@@ -226,6 +268,7 @@ async function syncOne(env: SyncEnvironment, account: Account, index: MatchIndex
     pageSize: env.pageSize,
     historyStaleDays: env.historyStaleDays,
     lockWait: env.lockWait,
+    confirmLease: lease.confirm,
     deadline,
     downloadAttachments: env.downloadAttachments ? () => env.downloadAttachments!(account, client) : undefined,
     onProgress: (progress) => env.reporter.progress(account, progress),

@@ -24,6 +24,8 @@ export interface PageContext {
   counts: RunCounts;
   /** How long a page's transaction waits out the CRM's write lock; default one attempt. */
   lockWait?: LockWait;
+  /** Renews the sync lease inside a page's transaction, or throws LeaseLostError (the page is then rolled back). */
+  confirmLease?: () => void;
 }
 
 /** What each operation on one mailbox (sync, remote rematch, verify) is given. */
@@ -36,12 +38,13 @@ export interface MailboxWork {
   capture: 'matched' | 'all';
   pageSize: number;
   lockWait?: LockWait;
+  confirmLease?: () => void;
 }
 
 /** The page context of one mailbox's run, counting into `counts`. */
 export function pageContextFor(work: Omit<MailboxWork, 'pageSize'>, counts: RunCounts): PageContext {
-  const { db, account, client, store, index, capture, lockWait } = work;
-  return { db, accountId: account.id, accountEmail: account.email, client, store, index, capture, counts, lockWait };
+  const { db, account, client, store, index, capture, lockWait, confirmLease } = work;
+  return { db, accountId: account.id, accountEmail: account.email, client, store, index, capture, counts, lockWait, confirmLease };
 }
 
 /** Copies the client's Gmail call counts so far into a run's counts (they are saved with its progress). */
@@ -159,6 +162,8 @@ export async function storeNewMessages(context: PageContext, ids: string[], sour
   // IMMEDIATE: the write lock is taken (or waited for) first. A deferred transaction that has read
   // gets SQLITE_BUSY at its first write without waiting at all while the CRM holds the lock.
   const commit = context.db.transaction(() => {
+    // First: a holder whose lease was taken over writes nothing more (no page half-stored, no checkpoint moved).
+    context.confirmLease?.();
     stored = 0;
     matched = 0;
     for (const item of ready) {

@@ -3,12 +3,22 @@ import type { CliContext } from '../context.js';
 import { requireGmailSettings } from '../../config.js';
 import { EXIT, UsageError, exitCodeOfKind, mostSevereExit } from '../../errors.js';
 import type { AccountSyncResult } from '../../sync/accountSync.js';
-import type { LeaseHolder } from '../../db/lease.js';
+import type { LeaseHolder, TakeoverReason } from '../../db/lease.js';
 import { FailuresReporter, PlainReporter, SilentReporter, TtyReporter } from '../../sync/report.js';
 import type { SyncReporter } from '../../sync/runSync.js';
 
 export function leaseHeldLine(holder: LeaseHolder, what = 'sync'): string {
   return `another crm-mail sync is running (pid ${holder.pid} on ${holder.host} since ${holder.acquiredAt}; lease until ${holder.expiresAt}): this ${what} exits without doing anything.`;
+}
+
+/** What a takeover means: the previous holder's lease ran out (it may still be running, and will stop), or its process is gone. */
+export function takeoverLine(holder: LeaseHolder, reason: TakeoverReason | undefined): string {
+  const who = `pid ${holder.pid} on ${holder.host}`;
+  if (reason === 'not_running') return `note: took over the lease of ${who}: that process is no longer running.`;
+  return (
+    `note: took over the lease of ${who}: its lease expired at ${holder.expiresAt} without being renewed. ` +
+    'If that sync is still running (stalled), it stops at its next page boundary.'
+  );
 }
 
 function resultJson(result: AccountSyncResult): Record<string, unknown> {
@@ -67,7 +77,8 @@ run prints one line and exits 0.
 Exit codes: 0 every account synced; otherwise the most severe account outcome (the others still
 ran): 4 auth or key file, 2 configuration, 1 another failure, 10 the CRM held its database write
 lock longer than CRM_GMAIL_DB_LOCK_WAIT_SEC (the run is recorded, the cursor kept), 5 Gmail
-unavailable; 3 integration off. The CRM holding its lock a shorter while is waited out.`,
+unavailable, 11 this sync stalled longer than its lease (CRM_GMAIL_LEASE_SECONDS), another took
+it over, and this one stopped at a page boundary; 3 integration off. The CRM holding its lock a shorter while is waited out.`,
     )
     .action(async (options: { account?: string; propose: boolean; maxMinutes?: string }) => {
       ctx.requireGmail('sync');
@@ -91,13 +102,16 @@ unavailable; 3 integration off. The CRM holding its lock a shorter while is wait
         return;
       }
       const results = outcome.results;
-      if (outcome.tookOverFrom) out.info(`note: took over the lease of pid ${outcome.tookOverFrom.pid} on ${outcome.tookOverFrom.host}, which had stopped.`);
+      if (outcome.tookOverFrom) out.info(takeoverLine(outcome.tookOverFrom, outcome.takeoverReason));
       if (outcome.tempFilesSwept > 0) out.info(`note: removed ${outcome.tempFilesSwept} half-written attachment file(s) left by an interrupted download.`);
       if (outcome.interruptedRunsClosed > 0) out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) from a stopped process were closed; this run resumed from their checkpoints.`);
       if (results.length === 0 && !out.json) out.line('no active accounts to sync: enroll some with crm-mail enroll-all');
       const allOk = results.every((result) => result.status === 'ok');
+      const lost = results.find((result) => result.errorKind === 'lease_lost');
+      if (lost) out.info(`stopped: ${lost.error}`);
       let propose: { status: string; line: string; result?: unknown } | undefined;
-      if (options.propose && results.some((result) => result.status === 'ok')) {
+      // After a lost lease the sync that took it over proposes; this one stops here.
+      if (options.propose && !lost && results.some((result) => result.status === 'ok')) {
         const { proposeAfterSync } = await import('../../sync/postSync.js');
         propose = await proposeAfterSync(db, ctx.config, (line) => out.debug(line));
         if (!out.json) out.line(propose.line);
