@@ -56,6 +56,8 @@ describe('a sync that loses its lease', () => {
       expect(taker.stderr).toContain(`note: took over the lease of pid ${stalled.pid} on `);
       expect(taker.stderr).toMatch(/its lease expired at \S+ without being renewed\. If that sync is still running \(stalled\), it stops at its next page boundary\./);
       expect(taker.stderr).not.toContain('had stopped');
+      expect(taker.stderr).toContain('note: 1 interrupted run(s) of the sync whose lease expired were closed');
+      expect(taker.stderr).not.toContain('from a stopped process');
     } finally {
       stalled.kill('SIGCONT');
     }

@@ -78,7 +78,8 @@ Exit codes: 0 every account synced; otherwise the most severe account outcome (t
 ran): 4 auth or key file, 2 configuration, 1 another failure, 10 the CRM held its database write
 lock longer than CRM_GMAIL_DB_LOCK_WAIT_SEC (the run is recorded, the cursor kept), 5 Gmail
 unavailable, 11 this sync stalled longer than its lease (CRM_GMAIL_LEASE_SECONDS), another took
-it over, and this one stopped at a page boundary; 3 integration off. The CRM holding its lock a shorter while is waited out.`,
+it over, and this one stopped at a page boundary; 3 integration off. A shorter CRM lock is
+waited out.`,
     )
     .action(async (options: { account?: string; propose: boolean; maxMinutes?: string }) => {
       ctx.requireGmail('sync');
@@ -104,7 +105,11 @@ it over, and this one stopped at a page boundary; 3 integration off. The CRM hol
       const results = outcome.results;
       if (outcome.tookOverFrom) out.info(takeoverLine(outcome.tookOverFrom, outcome.takeoverReason));
       if (outcome.tempFilesSwept > 0) out.info(`note: removed ${outcome.tempFilesSwept} half-written attachment file(s) left by an interrupted download.`);
-      if (outcome.interruptedRunsClosed > 0) out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) from a stopped process were closed; this run resumed from their checkpoints.`);
+      if (outcome.interruptedRunsClosed > 0) {
+        // After an expired lease the process may still be alive (stalled): it is not known to have stopped.
+        const whose = outcome.takeoverReason === 'expired' ? 'of the sync whose lease expired' : 'from a stopped process';
+        out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) ${whose} were closed; this run resumed from their checkpoints.`);
+      }
       if (results.length === 0 && !out.json) out.line('no active accounts to sync: enroll some with crm-mail enroll-all');
       const allOk = results.every((result) => result.status === 'ok');
       const lost = results.find((result) => result.errorKind === 'lease_lost');
