@@ -40,6 +40,12 @@ export interface Config {
   retryMax: number;
   historyStaleDays: number;
   dbPath: string;
+  /** SQLite's busy timeout: how long one statement waits for another writer's lock. */
+  dbBusyTimeoutMs: number;
+  /** How long, in all, a sync retries a transaction while the CRM holds the write lock. */
+  dbLockWaitSec: number;
+  /** Lifetime of the sync lease; a holder renews it ten times per lifetime, a stalled one loses it. */
+  leaseSeconds: number;
   attachmentsDir: string;
   apiRoot?: string;
   tokenUrl?: string;
@@ -102,6 +108,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'CRM_GMAIL_PERSONAL_DOMAINS', defaultValue: '', description: 'comma-separated extra personal-mail domains' },
   { name: 'CRM_GMAIL_ACCOUNT_CONCURRENCY', defaultValue: '3', description: 'accounts synced at once' },
   { name: 'CRM_DB_PATH', defaultValue: './data/crm.db', description: 'the CRM SQLite file' },
+  { name: 'CRM_GMAIL_DB_BUSY_TIMEOUT_MS', defaultValue: '5000', description: "how long one database statement waits for the CRM's write lock (SQLite busy timeout)" },
+  { name: 'CRM_GMAIL_DB_LOCK_WAIT_SEC', defaultValue: '60', description: "how long a sync retries a transaction, with backoff, while the CRM holds the write lock; then the run fails (exit 10) and the next one resumes" },
+  { name: 'CRM_GMAIL_LEASE_SECONDS', defaultValue: '300', description: 'lifetime of the sync lease (renewed every tenth of it); a sync stalled longer loses it to the next one and stops at a page boundary (exit 11)' },
   { name: 'CRM_GMAIL_ATTACHMENTS_DIR', defaultValue: 'data/email_attachments', description: 'content-addressed attachment store' },
   { name: 'CRM_GMAIL_API_ROOT', description: 'Gmail API root URL (e.g. the emulator); default Google' },
   { name: 'CRM_GMAIL_TOKEN_URL', description: 'OAuth token URL (e.g. the emulator); default Google' },
@@ -255,6 +264,9 @@ export function loadConfig(env: Env = process.env, origins: EnvOrigins = new Map
     retryMax: integer('CRM_GMAIL_RETRY_MAX', 5, 0, 20),
     historyStaleDays: integer('CRM_GMAIL_HISTORY_STALE_DAYS', 5, 1, 365),
     dbPath: raw(env, 'CRM_DB_PATH') ?? './data/crm.db',
+    dbBusyTimeoutMs: integer('CRM_GMAIL_DB_BUSY_TIMEOUT_MS', 5000, 0, 600_000),
+    dbLockWaitSec: integer('CRM_GMAIL_DB_LOCK_WAIT_SEC', 60, 0, 3600),
+    leaseSeconds: integer('CRM_GMAIL_LEASE_SECONDS', 300, 2, 3600),
     attachmentsDir: raw(env, 'CRM_GMAIL_ATTACHMENTS_DIR') ?? 'data/email_attachments',
     apiRoot: check(() => readUrl(env, 'CRM_GMAIL_API_ROOT'), undefined),
     tokenUrl: check(() => readUrl(env, 'CRM_GMAIL_TOKEN_URL'), undefined),

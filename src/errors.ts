@@ -14,7 +14,9 @@ export type ErrorKind =
   | 'history_expired'
   | 'not_found'
   | 'permanent'
-  | 'conflict';
+  | 'conflict'
+  | 'db_busy'
+  | 'lease_lost';
 
 /** Exit codes, one per kind; 1 is "something failed" (e.g. an account's sync, a verify difference). */
 export const EXIT = {
@@ -30,6 +32,10 @@ export const EXIT = {
   not_found: 7,
   conflict: 8,
   permanent: 9,
+  /** The CRM database stayed locked by another writer (the CRM) beyond crm-mail's lock wait. */
+  db_busy: 10,
+  /** This sync's lease ran out and another sync took it over: it stopped at a page boundary. */
+  lease_lost: 11,
   /** Ctrl-C in an interactive command (128 + SIGINT, as shells report it). */
   interrupted: 130,
 } as const;
@@ -136,6 +142,39 @@ export class PermanentError extends CrmMailError {
 export class ConflictError extends CrmMailError {
   constructor(message: string, options?: CrmMailErrorOptions) {
     super('conflict', message, options);
+  }
+}
+
+/**
+ * The CRM database stayed write-locked by another connection (the CRM's web server, in practice)
+ * through every retry: nothing of the attempted transaction was written.
+ */
+export class DatabaseBusyError extends CrmMailError {
+  readonly path: string;
+  /** How long crm-mail retried, when it did (undefined: one statement's busy timeout only). */
+  readonly waitedMs?: number;
+
+  constructor(path: string, waitedMs: number | undefined, what: string, options?: CrmMailErrorOptions) {
+    const waited = waitedMs === undefined ? '' : ` after ${(waitedMs / 1000).toFixed(1)} s of retries`;
+    super(
+      'db_busy',
+      `the CRM database ${path} is locked by another writer (the CRM, most likely, holds its write lock): ${what} was not written${waited}. ` +
+        'Nothing was half-written and the cursor is kept; the next sync resumes there. ' +
+        'If the CRM often holds its lock this long, raise CRM_GMAIL_DB_LOCK_WAIT_SEC or CRM_GMAIL_DB_BUSY_TIMEOUT_MS.',
+      options,
+    );
+    this.path = path;
+    this.waitedMs = waitedMs;
+  }
+}
+
+/**
+ * This sync's lease was taken over (it was not renewed in time: the process stalled longer than the
+ * lease) while it worked: it stops at the page boundary, writing nothing more of the mailbox.
+ */
+export class LeaseLostError extends CrmMailError {
+  constructor(message: string, options?: CrmMailErrorOptions) {
+    super('lease_lost', message, options);
   }
 }
 
@@ -266,9 +305,10 @@ export function exitCodeOfKind(kind: string | undefined | null): number {
 /**
  * Multi-account commands (sync, verify) exit with their most severe account outcome. What a person
  * must fix outranks what the next run may heal: auth (4), configuration (2), permanent (9), not
- * found (7), any other failure (1), Gmail unavailable (5); 0 only when every account succeeded.
+ * found (7), any other failure (1), the CRM database locked (10), Gmail unavailable (5), the lease
+ * lost to another sync that goes on with the work (11); 0 only when every account succeeded.
  */
-export const EXIT_SEVERITY: readonly number[] = [EXIT.auth, EXIT.config, EXIT.permanent, EXIT.not_found, EXIT.failure, EXIT.rate_limit];
+export const EXIT_SEVERITY: readonly number[] = [EXIT.auth, EXIT.config, EXIT.permanent, EXIT.not_found, EXIT.failure, EXIT.db_busy, EXIT.rate_limit, EXIT.lease_lost];
 
 export function mostSevereExit(codes: Iterable<number>): number {
   let worst: number = EXIT.ok;

@@ -68,13 +68,22 @@ export class CliContext {
    */
   db(options: Omit<OpenOptions, 'mustExist'> & { migrated?: boolean; create?: boolean } = {}): Db {
     if (!this.dbValue) {
-      this.dbValue = openDatabase(this.dbPath, { readonly: options.readonly, busyTimeoutMs: options.busyTimeoutMs, mustExist: !options.create });
+      this.dbValue = openDatabase(this.dbPath, { readonly: options.readonly, busyTimeoutMs: options.busyTimeoutMs ?? this.configuredBusyTimeout(), mustExist: !options.create });
       if (options.migrated ?? true) {
         assertMigrated(this.dbValue);
         assertCrmContract(this.dbValue, this.dbPath);
       }
     }
     return this.dbValue;
+  }
+
+  /** CRM_GMAIL_DB_BUSY_TIMEOUT_MS; SQLite's default wait when the configuration itself is broken (the command reports that). */
+  private configuredBusyTimeout(): number | undefined {
+    try {
+      return this.config.dbBusyTimeoutMs;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Commands that talk to Gmail call this first: with the integration off they refuse (exit 3). */

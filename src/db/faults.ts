@@ -1,9 +1,10 @@
 /**
  * The database faults an admin meets (a --db that is not SQLite, a read-only file, a CRM table that
  * is missing, a full disk), turned from SQLite's bare messages into typed errors that name the file
- * and the fix. A busy (locked) database is not handled here: it is retried where it happens.
+ * and the fix. A busy (locked) database is retried where it happens (db/busy.ts); one that escaped
+ * those retries still becomes the typed DatabaseBusyError, never a bare "database is locked".
  */
-import { ConfigError, PermanentError, TransientError, type CrmMailError } from '../errors.js';
+import { ConfigError, DatabaseBusyError, PermanentError, TransientError, type CrmMailError } from '../errors.js';
 
 interface SqliteLikeError {
   code?: unknown;
@@ -14,7 +15,8 @@ interface SqliteLikeError {
 export function databaseFault(error: unknown, path: string): CrmMailError | undefined {
   const code = typeof (error as SqliteLikeError | null)?.code === 'string' ? ((error as SqliteLikeError).code as string) : '';
   const message = typeof (error as SqliteLikeError | null)?.message === 'string' ? ((error as SqliteLikeError).message as string) : '';
-  if (!code.startsWith('SQLITE_') || code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return undefined;
+  if (!code.startsWith('SQLITE_')) return undefined;
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new DatabaseBusyError(path, undefined, 'a statement', { cause: error, reason: code });
   const next = `Then check it with \`crm-mail doctor --db ${path}\`.`;
   const options = { cause: error, reason: code };
   if (code === 'SQLITE_NOTADB') {

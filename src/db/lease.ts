@@ -15,7 +15,10 @@ export interface LeaseHolder {
   expiresAt: string;
 }
 
-export type LeaseResult = { acquired: true; tookOverFrom?: LeaseHolder } | { acquired: false; holder: LeaseHolder };
+/** Why a lease held by another process was taken: its time ran out, or its process is gone from this host. */
+export type TakeoverReason = 'expired' | 'not_running';
+
+export type LeaseResult = { acquired: true; tookOverFrom?: LeaseHolder; takeoverReason?: TakeoverReason } | { acquired: false; holder: LeaseHolder };
 
 export interface LeaseOptions {
   name?: string;
@@ -63,12 +66,15 @@ export function acquireLease(db: Db, options: LeaseOptions): LeaseResult {
       )
       .run(options.pid, options.host, acquired, expires, name, holder.pid, holder.host, holder.expiresAt);
     if (taken.changes !== 1) return { acquired: false, holder: readHolder(db, name)! };
-    return mine ? { acquired: true } : { acquired: true, tookOverFrom: holder };
+    return mine ? { acquired: true } : { acquired: true, tookOverFrom: holder, takeoverReason: deadLocal ? 'not_running' : 'expired' };
   });
   return attempt.immediate();
 }
 
-/** Extends the lease; false when it was lost (expired and taken by another process). */
+/**
+ * Extends the lease; false when it was lost (taken over by another process, or released by one that
+ * took it over and finished). A lease that ran out but that nobody took is still this holder's.
+ */
 export function renewLease(db: Db, options: LeaseOptions): boolean {
   const name = options.name ?? 'sync';
   const now = options.now ?? new Date();

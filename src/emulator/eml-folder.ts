@@ -1,6 +1,8 @@
 /**
  * Reads a folder of .eml files into mailbox messages. internalDate comes from the Date header
- * when it parses, else from the file's modification time; every message lands in INBOX.
+ * when it parses, else from the file's modification time; every message lands in INBOX. Either way it
+ * is whole milliseconds: Gmail's internalDate is an int64 count of ms, and file systems give mtimes
+ * with sub-millisecond fractions.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +26,7 @@ export function loadEmlFolder(dir: string): FolderMessage[] {
   return files.map((name) => {
     const file = join(dir, name);
     const raw = readFileSync(file);
-    return { raw, labelIds: ['INBOX'], internalDate: dateOf(raw) ?? statSync(file).mtimeMs, file };
+    return { raw, labelIds: ['INBOX'], internalDate: dateOf(raw) ?? Math.floor(statSync(file).mtimeMs), file };
   });
 }
 

@@ -78,7 +78,10 @@ export class Mailbox {
   private forgottenChangeAt: number;
   /** Bumped on every change, so cached search results know they are stale. */
   version = 0;
-  private readonly random: Random;
+  /** History ids' gaps. Separate from `idRandom`: how many records a load writes depends on the clock (retention). */
+  private readonly historyRandom: Random;
+  /** Message ids' random bits: the same mail loaded in the same order gets the same ids at any clock time. */
+  private readonly idRandom: Random;
 
   constructor(
     readonly email: string,
@@ -86,8 +89,9 @@ export class Mailbox {
     private readonly retentionMs: number,
     private readonly behaviours: MailboxBehaviours = {},
   ) {
-    this.random = new Random(seedFrom('mailbox', email));
-    this.historyId = 1_000_000 + this.random.int(0, 8_000_000);
+    this.historyRandom = new Random(seedFrom('mailbox', email));
+    this.idRandom = new Random(seedFrom('mailbox-ids', email));
+    this.historyId = 1_000_000 + this.historyRandom.int(0, 8_000_000);
     this.prunedUpTo = this.historyId;
     this.forgottenChangeAt = clock();
     for (const id of SYSTEM_LABELS) {
@@ -219,7 +223,7 @@ export class Mailbox {
   }
 
   private nextHistoryId(): number {
-    this.historyId += this.random.int(1, 97);
+    this.historyId += this.historyRandom.int(1, 97);
     return this.historyId;
   }
 
@@ -289,7 +293,7 @@ export class Mailbox {
     // date * 2^20 + 20 random bits, in hex: the date's hex digits then five more.
     const high = Math.max(0, Math.floor(internalDate)).toString(16);
     for (;;) {
-      const id = (high + this.random.int(0, 1048575).toString(16).padStart(5, '0')).padStart(16, '0');
+      const id = (high + this.idRandom.int(0, 1048575).toString(16).padStart(5, '0')).padStart(16, '0');
       if (!this.byId.has(id)) return id;
     }
   }

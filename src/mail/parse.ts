@@ -28,6 +28,8 @@ export interface GmailMeta {
   sizeEstimate?: number;
   /** Gmail's snippet (HTML-entity escaped as Gmail sends it). */
   snippet?: string;
+  /** Set when internalDate was not whole milliseconds (read as best it could be) or could not be read at all. */
+  internalDateProblem?: string;
 }
 
 export interface CanonicalAttachment {
@@ -481,10 +483,28 @@ export function gmailMeta(msg: gmail_v1.Schema$Message): GmailMeta {
     sizeEstimate: typeof msg.sizeEstimate === 'number' ? msg.sizeEstimate : undefined,
     snippet: msg.snippet ?? undefined,
   };
-  if (msg.internalDate !== undefined && msg.internalDate !== null && /^\d+$/.test(String(msg.internalDate))) {
-    meta.internalDateMs = Number(msg.internalDate);
-  }
+  const internalDate = readInternalDate(msg.internalDate);
+  meta.internalDateMs = internalDate.ms;
+  meta.internalDateProblem = internalDate.problem;
   return dropUndefined(meta);
+}
+
+/**
+ * Gmail's internalDate is an int64 count of milliseconds sent as a decimal string. Anything else
+ * (a fraction, an exponent, a number instead of a string) is read as the whole milliseconds it
+ * names, with a problem; what names no time at all is left unset with a problem, never taken as 0.
+ */
+export function readInternalDate(value: unknown): { ms?: number; problem?: string } {
+  if (value === undefined || value === null) return {};
+  const text = String(value).trim();
+  if (/^\d+$/.test(text)) return { ms: Number(text) };
+  const number = text === '' ? Number.NaN : Number(text);
+  const shown = JSON.stringify(cleanLine(text).slice(0, 40));
+  if (Number.isFinite(number) && number > 0) {
+    const ms = Math.floor(number);
+    return { ms, problem: `internalDate: ${shown} is not whole milliseconds; read as ${ms} (${new Date(ms).toISOString()})` };
+  }
+  return { problem: `internalDate: ${shown} is not a time; the Date header stands in` };
 }
 
 type Part = gmail_v1.Schema$MessagePart;
@@ -660,6 +680,15 @@ function comparePartIds(a: string, b: string): number {
  */
 export async function parseGmailMessage(msg: gmail_v1.Schema$Message): Promise<CanonicalMessage> {
   const meta = gmailMeta(msg ?? {});
+  const message = await parseGmailResource(msg, meta);
+  if (meta.internalDateProblem) message.problems.push(meta.internalDateProblem);
+  if (message.internalDateMs === undefined && message.sentMs === undefined) {
+    message.problems.push('date: neither internalDate nor a Date header gives a time; stored as 1970-01-01, before any proposal cutoff');
+  }
+  return message;
+}
+
+async function parseGmailResource(msg: gmail_v1.Schema$Message, meta: GmailMeta): Promise<CanonicalMessage> {
   if (typeof msg?.raw === 'string' && msg.raw !== '') {
     return parseRaw(Buffer.from(msg.raw, 'base64url'), meta);
   }

@@ -5,6 +5,7 @@
  * failing never stops the others.
  */
 import type { Db } from '../db/open.js';
+import type { Account } from '../db/accounts.js';
 import { nowIso } from '../db/open.js';
 import {
   advanceCursor,
@@ -15,7 +16,9 @@ import {
   setBackfillCheckpoint,
 } from '../db/accounts.js';
 import { emptyCounts, finishRun, saveRunProgress, setRunKind, startRun, type RunCounts, type RunKind, type RunStatus } from '../db/syncRuns.js';
-import { CrmMailError, HistoryExpiredError } from '../errors.js';
+import { CrmMailError, HistoryExpiredError, LeaseLostError } from '../errors.js';
+import { retryWhileBusy } from '../db/busy.js';
+import { databaseFault } from '../db/faults.js';
 import { parseCheckpoint, quotaTimeLeftMs, serializeCheckpoint, type ListingCheckpoint } from './checkpoint.js';
 import { walkHistory } from './history.js';
 import { LISTING_CHUNK, walkListing, type ListingProgress } from './listing.js';
@@ -62,6 +65,11 @@ export interface AccountSyncResult {
   details: Record<string, unknown>;
 }
 
+/** What a run of this account starts as: the listing it resumes, else backfill or incremental. */
+export function runKindFor(account: Pick<Account, 'backfillCheckpoint' | 'historyId'>): 'backfill' | 'relist' | 'incremental' {
+  return parseCheckpoint(account.backfillCheckpoint)?.kind ?? (account.historyId ? 'incremental' : 'backfill');
+}
+
 export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncResult> {
   const now = input.now ?? (() => new Date());
   const started = now();
@@ -69,8 +77,23 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   const details: Record<string, unknown> = {};
   const account = input.account;
   const initialCheckpoint = parseCheckpoint(account.backfillCheckpoint);
-  let kind: RunKind = initialCheckpoint?.kind ?? (account.historyId ? 'incremental' : 'backfill');
-  const runId = startRun(input.db, account.id, kind, nowIso(started));
+  let kind: RunKind = runKindFor(account);
+  // The run's own bookkeeping waits out the CRM's write lock like the pages do.
+  const write = <T>(what: string, work: () => T): Promise<T> => retryWhileBusy(input.db, `${what} of ${account.email}`, work, input.lockWait);
+  // A cursor or checkpoint moves only while this sync still holds the lease, checked in the same transaction.
+  const writeLeased = <T>(what: string, work: () => T): Promise<T> =>
+    write(what, () =>
+      input.db.transaction(() => {
+        input.confirmLease?.();
+        return work();
+      }).immediate(),
+    );
+  let runId: number;
+  try {
+    runId = await write('the start of the sync run', () => startRun(input.db, account.id, kind, nowIso(started)));
+  } catch (error) {
+    return unrecordedFailure(input, kind, started, counts, details, error);
+  }
 
   const context = pageContextFor(input, counts);
   const refreshStats = (): void => {
@@ -105,7 +128,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     if (!outcome.complete) return stopForTime();
     // The searches as Gmail accepted them (a refused one is replaced by its halves in the checkpoint).
     if (checkpoint.kind === 'relist') await reconcileAfterRelist(context, outcome.checkpoint.queries, checkpoint.sinceMs ?? 0, input.pageSize);
-    finishListing(input.db, account.id, outcome.checkpoint);
+    await writeLeased('the end of the listing', () => finishListing(input.db, account.id, outcome.checkpoint));
   };
 
   const startListing = async (
@@ -128,7 +151,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
       pagesDone: 0,
       ...extra,
     };
-    setBackfillCheckpoint(input.db, account.id, serializeCheckpoint(checkpoint));
+    await writeLeased('the listing checkpoint', () => setBackfillCheckpoint(input.db, account.id, serializeCheckpoint(checkpoint)));
     details.searches = checkpoint.queries.length;
     return checkpoint;
   };
@@ -136,7 +159,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
   const relist = async (reason: string, profile?: { historyId?: string | null }): Promise<void> => {
     const reference = account.historyIdAt ?? account.lastSuccessAt;
     kind = 'relist';
-    setRunKind(input.db, runId, kind);
+    await write('the run kind', () => setRunKind(input.db, runId, kind));
     details.path = `${reason} -> relist`;
     const sinceMs = reference ? Date.parse(reference) - RELIST_OVERLAP_MS : undefined;
     details.relistSince = sinceMs === undefined ? null : new Date(sinceMs).toISOString();
@@ -167,7 +190,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
           deadline: input.deadline,
         });
         // No changes at all still proves the cursor is good today: refresh its age.
-        advanceCursor(input.db, account.id, walked.cursor);
+        await writeLeased('the history cursor', () => advanceCursor(input.db, account.id, walked.cursor));
         if (!walked.complete) stopForTime();
       } catch (error) {
         if (!(error instanceof HistoryExpiredError)) throw error;
@@ -177,7 +200,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
         const profile = await input.client.getProfile();
         if (profile.historyId && String(profile.historyId) === account.historyId) {
           details.path = 'incremental (quiet mailbox: Gmail refused the unchanged cursor; nothing to re-list)';
-          advanceCursor(input.db, account.id, account.historyId);
+          await writeLeased('the history cursor', () => advanceCursor(input.db, account.id, account.historyId!));
         } else {
           await relist('history_expired', profile);
         }
@@ -200,20 +223,43 @@ export async function syncAccount(input: AccountSyncInput): Promise<AccountSyncR
     if (unsearchable.length > 0) details.unsearchable = unsearchable;
     refreshStats();
     const finished = now();
-    finishRun(input.db, runId, { status: 'ok', counts, details, finishedAt: finished });
-    recordAccountSuccess(input.db, account.id, nowIso(finished));
+    await write('the run record', () => input.db.transaction(() => {
+      finishRun(input.db, runId, { status: 'ok', counts, details, finishedAt: finished });
+      recordAccountSuccess(input.db, account.id, nowIso(finished));
+    }).immediate());
     return { account: account.email, accountId: account.id, runId, kind, status: 'ok', counts, durationMs: finished.getTime() - started.getTime(), details };
-  } catch (error) {
+  } catch (caught) {
+    // A bare SQLite lock error from a statement outside the retried ones is still the typed one.
+    const error = caught instanceof CrmMailError ? caught : (databaseFault(caught, input.db.name) ?? caught);
     refreshStats();
     const finished = now();
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
     const errorKind = error instanceof CrmMailError ? error.kind : 'unexpected';
     const status = counts.stored > 0 || counts.deleted > 0 || counts.labelChanges > 0 ? 'partial' : 'error';
     const needsConsent = account.authMethod === 'oauth' && error instanceof CrmMailError && error.kind === 'auth' && error.reason === 'invalid_grant';
-    finishRun(input.db, runId, { status, counts, error: message, details, finishedAt: finished });
-    recordAccountFailure(input.db, account.id, message, { needsConsent });
+    try {
+      await write('the failed run record', () => input.db.transaction(() => {
+        finishRun(input.db, runId, { status, counts, error: message, details, finishedAt: finished });
+        // The account is not failing: the sync that took the lease over is working on it.
+        if (!(error instanceof LeaseLostError)) recordAccountFailure(input.db, account.id, message, { needsConsent });
+      }).immediate());
+    } catch (unrecorded) {
+      // The row stays 'running'; the next sync closes it as interrupted. The failure is still reported.
+      message += ` (${unrecordedNote(unrecorded)})`;
+    }
     return { account: account.email, accountId: account.id, runId, kind, status, counts, durationMs: finished.getTime() - started.getTime(), error: message, errorKind, details };
   }
+}
+
+function unrecordedNote(error: unknown): string {
+  return `the run could not be recorded: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** The run could not even be started in the database: the failure is reported, with nothing to record it in. */
+function unrecordedFailure(input: AccountSyncInput, kind: RunKind, started: Date, counts: RunCounts, details: Record<string, unknown>, error: unknown): AccountSyncResult {
+  const message = unrecordedNote(error);
+  const errorKind = error instanceof CrmMailError ? error.kind : 'unexpected';
+  return { account: input.account.email, accountId: input.account.id, runId: 0, kind, status: 'error', counts, durationMs: Date.now() - started.getTime(), error: message, errorKind, details };
 }
 
 /**
@@ -254,7 +300,7 @@ function finishListing(db: Db, accountId: number, checkpoint: ListingCheckpoint)
       advanceCursor(db, accountId, checkpoint.cursor);
       setBackfillCheckpoint(db, accountId, null);
     }
-  })();
+  }).immediate();
 }
 
 export function mergeTerms(stored: string | null, added: string[]): string {
@@ -310,9 +356,19 @@ async function reconcileAfterRelist(context: PageContext, queries: string[], sin
         labels.push([id, answer.labelIds ?? []]);
       }
     }
-    context.db.transaction(() => {
+    const before = { ...context.counts };
+    const apply = context.db.transaction(() => {
+      context.confirmLease?.();
       if (gone.length > 0) context.counts.deleted += context.store.markDeleted(context.accountId, gone);
       for (const [id, labelIds] of labels) if (context.store.setLabels(context.accountId, id, labelIds)) context.counts.labelChanges += 1;
-    })();
+    });
+    await retryWhileBusy(context.db, `deletions and label changes of ${context.accountEmail}`, () => {
+      try {
+        apply.immediate();
+      } catch (error) {
+        Object.assign(context.counts, before);
+        throw error;
+      }
+    }, context.lockWait);
   }
 }

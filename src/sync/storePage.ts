@@ -9,6 +9,7 @@ import type { Db } from '../db/open.js';
 import type { RunCounts } from '../db/syncRuns.js';
 import { clearDeferred, deferMessages, type DeferredSource } from '../db/deferred.js';
 import { NotFoundError, TransientError } from '../errors.js';
+import { retryWhileBusy, type LockWait } from '../db/busy.js';
 import type { GmailMessage, MailboxClient, MailStore, MatchIndex, MatchOutcome, ParsedMessage } from './ports.js';
 
 export interface PageContext {
@@ -21,6 +22,10 @@ export interface PageContext {
   /** 'all' keeps every message in full; 'matched' keeps investor mail only. */
   capture: 'matched' | 'all';
   counts: RunCounts;
+  /** How long a page's transaction waits out the CRM's write lock; default one attempt. */
+  lockWait?: LockWait;
+  /** Renews the sync lease inside a page's transaction, or throws LeaseLostError (the page is then rolled back). */
+  confirmLease?: () => void;
 }
 
 /** What each operation on one mailbox (sync, remote rematch, verify) is given. */
@@ -32,12 +37,14 @@ export interface MailboxWork {
   index: MatchIndex;
   capture: 'matched' | 'all';
   pageSize: number;
+  lockWait?: LockWait;
+  confirmLease?: () => void;
 }
 
 /** The page context of one mailbox's run, counting into `counts`. */
 export function pageContextFor(work: Omit<MailboxWork, 'pageSize'>, counts: RunCounts): PageContext {
-  const { db, account, client, store, index, capture } = work;
-  return { db, accountId: account.id, accountEmail: account.email, client, store, index, capture, counts };
+  const { db, account, client, store, index, capture, lockWait, confirmLease } = work;
+  return { db, accountId: account.id, accountEmail: account.email, client, store, index, capture, counts, lockWait, confirmLease };
 }
 
 /** Copies the client's Gmail call counts so far into a run's counts (they are saved with its progress). */
@@ -183,28 +190,38 @@ export async function storeNewMessages(context: PageContext, ids: string[], sour
 
   let stored = 0;
   let matched = 0;
-  try {
-    context.db.transaction(() => {
-      for (const item of ready) {
-        const result = context.store.capture(context.accountId, item.parsed, item.match, 'full');
-        if (!result.inserted) continue;
-        stored += 1;
-        if (item.match.investors.length > 0) matched += 1;
-      }
-      if (failures.length > 0) deferMessages(context.db, context.accountId, failures);
-      // Whatever is settled (stored, dropped, already known, gone) is no longer deferred.
-      clearDeferred(context.db, context.accountId, unique.filter((id) => !fetched.failed.has(id)));
-      // Counted before the hook, so a run record written by it includes this page.
-      context.counts.stored += stored;
-      context.counts.matched += matched;
-      context.counts.deferred += failures.length;
-      alsoInTransaction();
-    })();
-  } catch (error) {
-    context.counts.stored -= stored;
-    context.counts.matched -= matched;
-    context.counts.deferred -= failures.length;
-    throw error;
-  }
+  // IMMEDIATE: the write lock is taken (or waited for) first. A deferred transaction that has read
+  // gets SQLITE_BUSY at its first write without waiting at all while the CRM holds the lock.
+  const commit = context.db.transaction(() => {
+    // First: a holder whose lease was taken over writes nothing more (no page half-stored, no checkpoint moved).
+    context.confirmLease?.();
+    stored = 0;
+    matched = 0;
+    for (const item of ready) {
+      const result = context.store.capture(context.accountId, item.parsed, item.match, 'full');
+      if (!result.inserted) continue;
+      stored += 1;
+      if (item.match.investors.length > 0) matched += 1;
+    }
+    if (failures.length > 0) deferMessages(context.db, context.accountId, failures);
+    // Whatever is settled (stored, dropped, already known, gone) is no longer deferred.
+    clearDeferred(context.db, context.accountId, unique.filter((id) => !fetched.failed.has(id)));
+    // Counted before the hook, so a run record written by it includes this page.
+    context.counts.stored += stored;
+    context.counts.matched += matched;
+    context.counts.deferred += failures.length;
+    alsoInTransaction();
+  });
+  const attempt = (): void => {
+    // A rolled-back attempt leaves no count behind (the hook may count deletions and label changes too).
+    const before = { ...context.counts };
+    try {
+      commit.immediate();
+    } catch (error) {
+      Object.assign(context.counts, before);
+      throw error;
+    }
+  };
+  await retryWhileBusy(context.db, `storing a page of ${context.accountEmail}`, attempt, context.lockWait);
   return { stored, matched, skippedStored: known.size, gone: fetched.gone.length, deferred: failures.length };
 }

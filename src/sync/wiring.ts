@@ -119,7 +119,7 @@ export function attachmentsNotAttempted(db: Db, accountId: number, problem: stri
   return { stored: 0, failed: waiting, skipped: 0, reason: problem, notAttempted: true };
 }
 
-export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter): SyncEnvironment {
+export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter, notice?: (line: string) => void): SyncEnvironment {
   const clients = new ClientFactory(db, config);
   // Once per run, before anything is downloaded: an unwritable folder fails every download the same way.
   const attachmentsProblem = new AttachmentStore(config.attachmentsDir).writeProblem();
@@ -130,6 +130,9 @@ export function syncEnvironment(db: Db, config: Config, reporter: SyncReporter):
     pageSize: config.backfillPageSize,
     historyStaleDays: config.historyStaleDays,
     accountConcurrency: config.accountConcurrency,
+    lockWait: { waitMs: config.dbLockWaitSec * 1000, onWait: notice },
+    leaseTtlMs: config.leaseSeconds * 1000,
+    notice,
     buildIndex: () => asMatchIndex(buildInvestorIndex(db, config)),
     store: mailStore(db, config, { attachmentsWritable: attachmentsProblem === undefined }),
     openClient: async (account) => {

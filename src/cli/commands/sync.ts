@@ -3,13 +3,23 @@ import type { CliContext } from '../context.js';
 import { requireGmailSettings } from '../../config.js';
 import { EXIT, UsageError, exitCodeOfKind, mostSevereExit } from '../../errors.js';
 import type { AccountSyncResult } from '../../sync/accountSync.js';
-import type { LeaseHolder } from '../../db/lease.js';
+import type { LeaseHolder, TakeoverReason } from '../../db/lease.js';
 import { FailuresReporter, PlainReporter, SilentReporter, TtyReporter, runDetailLines } from '../../sync/report.js';
 import { inertLine } from '../output.js';
 import type { SyncReporter } from '../../sync/runSync.js';
 
 export function leaseHeldLine(holder: LeaseHolder, what = 'sync'): string {
   return `another crm-mail sync is running (pid ${holder.pid} on ${holder.host} since ${holder.acquiredAt}; lease until ${holder.expiresAt}): this ${what} exits without doing anything.`;
+}
+
+/** What a takeover means: the previous holder's lease ran out (it may still be running, and will stop), or its process is gone. */
+export function takeoverLine(holder: LeaseHolder, reason: TakeoverReason | undefined): string {
+  const who = `pid ${holder.pid} on ${holder.host}`;
+  if (reason === 'not_running') return `note: took over the lease of ${who}: that process is no longer running.`;
+  return (
+    `note: took over the lease of ${who}: its lease expired at ${holder.expiresAt} without being renewed. ` +
+    'If that sync is still running (stalled), it stops at its next page boundary.'
+  );
 }
 
 function resultJson(result: AccountSyncResult): Record<string, unknown> {
@@ -69,7 +79,11 @@ With --verbose, stderr gets per account the path taken (backfill, incremental, r
 re-list when the cursor expired or went stale), each Gmail method's calls, units, retries and
 rate-limit answers (throttled), the time waited for quota, and the messages deferred.
 Exit codes: 0 every account synced; otherwise the most severe account outcome (the others still
-ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailable; 3 integration off.`,
+ran): 4 auth or key file, 2 configuration, 1 another failure, 10 the CRM held its database write
+lock longer than CRM_GMAIL_DB_LOCK_WAIT_SEC (the run is recorded, the cursor kept), 5 Gmail
+unavailable, 11 this sync stalled longer than its lease (CRM_GMAIL_LEASE_SECONDS), another took
+it over, and this one stopped at a page boundary; 3 integration off. A shorter CRM lock is
+waited out.`,
     )
     .action(async (options: { account?: string; propose: boolean; maxMinutes?: string }) => {
       ctx.requireGmail('sync');
@@ -86,7 +100,7 @@ ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailabl
       else if (out.isTTY && stderr.isTTY) reporter = new TtyReporter(stderr, stderr.columns || 100);
       else reporter = new PlainReporter({ write: (text) => out.write(text) });
 
-      const outcome = await runSync(syncEnvironment(db, ctx.config, reporter), { account: options.account, deadline: Date.now() + maxMinutes * 60_000 });
+      const outcome = await runSync(syncEnvironment(db, ctx.config, reporter, (line) => out.info(line)), { account: options.account, deadline: Date.now() + maxMinutes * 60_000 });
       if (!outcome.ran) {
         if (out.json) out.data({ ran: false, reason: 'lease_held', holder: outcome.holder });
         else out.line(leaseHeldLine(outcome.holder));
@@ -95,13 +109,20 @@ ran): 4 auth or key file, 2 configuration, 1 another failure, 5 Gmail unavailabl
       const results = outcome.results;
       // After the run, not during it: on a terminal the live lines redraw over anything written meanwhile.
       for (const result of results) for (const line of runDetailLines(result.account, { ...result, ...result.counts })) out.debug(inertLine(line));
-      if (outcome.tookOverFrom) out.info(`note: took over the lease of pid ${outcome.tookOverFrom.pid} on ${outcome.tookOverFrom.host}, which had stopped.`);
+      if (outcome.tookOverFrom) out.info(takeoverLine(outcome.tookOverFrom, outcome.takeoverReason));
       if (outcome.tempFilesSwept > 0) out.info(`note: removed ${outcome.tempFilesSwept} half-written attachment file(s) left by an interrupted download.`);
-      if (outcome.interruptedRunsClosed > 0) out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) from a stopped process were closed; this run resumed from their checkpoints.`);
+      if (outcome.interruptedRunsClosed > 0) {
+        // After an expired lease the process may still be alive (stalled): it is not known to have stopped.
+        const whose = outcome.takeoverReason === 'expired' ? 'of the sync whose lease expired' : 'from a stopped process';
+        out.info(`note: ${outcome.interruptedRunsClosed} interrupted run(s) ${whose} were closed; this run resumed from their checkpoints.`);
+      }
       if (results.length === 0 && !out.json) out.line('no active accounts to sync: enroll some with crm-mail enroll-all');
       const allOk = results.every((result) => result.status === 'ok');
+      const lost = results.find((result) => result.errorKind === 'lease_lost');
+      if (lost) out.info(`stopped: ${lost.error}`);
       let propose: { status: string; line: string; result?: unknown } | undefined;
-      if (options.propose && results.some((result) => result.status === 'ok')) {
+      // After a lost lease the sync that took it over proposes; this one stops here.
+      if (options.propose && !lost && results.some((result) => result.status === 'ok')) {
         const { proposeAfterSync } = await import('../../sync/postSync.js');
         propose = await proposeAfterSync(db, ctx.config, (line) => out.debug(line));
         if (!out.json) out.line(propose.line);
