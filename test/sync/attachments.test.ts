@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SCENARIOS } from '../../src/emulator/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startFirm, type Firm } from './firm.js';
+import { startFirm, type Firm, attachmentStatus } from './firm.js';
 
 const dir = tempDir('crm-mail-attach-');
 // Gmail's attachment ids are short-lived ("Invalid attachment token"): here they last 2 s, so every id
@@ -35,15 +35,6 @@ function pendingByAccount(): Map<string, { rows: number; messages: number }> {
   }
 }
 
-function attachmentStatus(): Record<string, number> {
-  const db = firm.open();
-  try {
-    const rows = db.prepare('SELECT status, count(*) AS n FROM email_attachments GROUP BY status').all() as Array<{ status: string; n: number }>;
-    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
-  } finally {
-    db.close();
-  }
-}
 
 describe('attachments in the sync run', () => {
   it('are downloaded after the messages; a failed download does not fail the run and is retried by the next one, with fresh ids once its id expired', async () => {
@@ -57,7 +48,7 @@ describe('attachments in the sync run', () => {
     expect(summary.accounts.every((account) => account.status === 'ok' && account.attachmentsStored === 0)).toBe(true);
     const failed = summary.accounts.reduce((total, account) => total + (account.details.attachmentsFailed ?? 0), 0);
     expect(failed).toBeGreaterThan(0);
-    expect(attachmentStatus()).toEqual({ failed });
+    expect(attachmentStatus(firm)).toEqual({ failed });
     const status = JSON.parse((await runCli(['--json', 'status'], { env: firm.env })).stdout) as { accounts: Array<{ failedAttachments: number; alert: boolean; attachmentError: string | null }> };
     expect(status.accounts.reduce((total, account) => total + account.failedAttachments, 0)).toBe(failed);
     // One failed run is a hiccup: no alert yet, but the reason shows.
@@ -85,7 +76,7 @@ describe('attachments in the sync run', () => {
     const retried = JSON.parse(second.stdout) as { accounts: Array<{ account: string; kind: string; attachmentsStored: number }> };
     expect(retried.accounts.every((account) => account.kind === 'incremental')).toBe(true);
     expect(retried.accounts.reduce((total, account) => total + account.attachmentsStored, 0)).toBe(failed);
-    expect(attachmentStatus()).toEqual({ stored: failed });
+    expect(attachmentStatus(firm)).toEqual({ stored: failed });
     // Every stored id had expired: each attachment was refused once and fetched once with a fresh id,
     // and the fresh ids cost one messages.get per message, not one per attachment.
     for (const account of retried.accounts) {

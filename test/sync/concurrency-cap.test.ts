@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../src/emulator/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { expectedCapture, expectExactCapture, startFirm, type Firm } from './firm.js';
+import { expectedCapture, expectExactCapture, startFirm, type Firm, attachmentStatus } from './firm.js';
 
 const dir = tempDir('crm-mail-concurrency-cap-');
 const CAP = 5;
@@ -30,15 +30,6 @@ beforeAll(async () => {
 });
 afterAll(async () => firm?.stop());
 
-function attachmentStatus(): Record<string, number> {
-  const db = firm.open();
-  try {
-    const rows = db.prepare('SELECT status, count(*) AS n FROM email_attachments GROUP BY status').all() as Array<{ status: string; n: number }>;
-    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
-  } finally {
-    db.close();
-  }
-}
 
 describe(`a per-user cap of ${CAP} requests in flight (batch parts, singles and attachment downloads alike)`, () => {
   it('a backfill with the defaults gets no concurrency refusal, stores all mail and every attachment, exit 0', async () => {
@@ -56,7 +47,7 @@ describe(`a per-user cap of ${CAP} requests in flight (batch parts, singles and 
     }
     expect(firm.emu.counters().refusedConcurrency).toBe(0);
     expectExactCapture(firm);
-    const status = attachmentStatus();
+    const status = attachmentStatus(firm);
     expect(status.stored).toBeGreaterThan(0);
     expect(status).toEqual({ stored: status.stored });
     expect(accounts.reduce((total, account) => total + account.attachmentsStored, 0)).toBeGreaterThan(0);

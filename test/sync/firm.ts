@@ -144,3 +144,14 @@ export function expectExactCapture(firm: Firm): void {
   expect(plain(stored.byAccount)).toEqual(plain(expected));
   expect(byInvestor(stored.byAccount)).toEqual(byInvestor(expected));
 }
+
+/** How many attachments the firm's CRM holds in each status (stored, failed, skipped...). */
+export function attachmentStatus(firm: Firm): Record<string, number> {
+  const db = firm.open();
+  try {
+    const rows = db.prepare('SELECT status, count(*) AS n FROM email_attachments GROUP BY status').all() as Array<{ status: string; n: number }>;
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  } finally {
+    db.close();
+  }
+}
