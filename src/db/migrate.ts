@@ -179,7 +179,7 @@ function refuseOutsideContract(db: Db, dbPath: string, createCrmTables: boolean)
       : '';
   throw new ConfigError(
     `${dbPath} is not a CRM database crm-mail can use: it has ${describeGaps(gaps).join(', ')}. Nothing was changed. ` +
-      `Check --db or CRM_DB_PATH points at the CRM's file (DESIGN.md, "The CRM contract").${flagHint}`,
+      `Check --db or CRM_DB_PATH points at the CRM's file (README, "The CRM contract").${flagHint}`,
   );
 }
 
