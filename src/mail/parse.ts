@@ -420,7 +420,9 @@ function attachmentFrom(part: ParsedAttachment): CanonicalAttachment {
   if (filename) attachment.filename = filename;
   const cid = cleanLine(part.cid ?? part.contentId?.replace(/^<|>$/g, ''));
   if (cid) attachment.contentId = cid;
-  if (part.content && part.content.length > 0) attachment.content = part.content;
+  // An empty part's bytes are known (none): kept, so it is stored at once instead of waiting for a
+  // download Gmail cannot serve (a part with no body has no attachmentId).
+  if (part.content) attachment.content = part.content;
   return attachment;
 }
 
