@@ -13,10 +13,7 @@ export interface LockWait {
   waitMs: number;
   /** Told once per transaction, when it first finds the database locked. */
   onWait?: (line: string) => void;
-  sleep?: (ms: number) => Promise<void>;
 }
-
-export const NO_LOCK_WAIT: LockWait = { waitMs: 0 };
 
 const FIRST_PAUSE_MS = 50;
 const LONGEST_PAUSE_MS = 2000;
@@ -28,9 +25,9 @@ export function isDatabaseBusy(error: unknown): boolean {
 }
 
 /** The pause before attempt `attempt + 1`: doubling from 50 ms up to 2 s, with jitter so two waiters do not retry in step. */
-export function pauseBefore(attempt: number, random: () => number = Math.random): number {
+function pauseBefore(attempt: number): number {
   const base = Math.min(LONGEST_PAUSE_MS, FIRST_PAUSE_MS * 2 ** attempt);
-  return Math.round(base * (0.75 + 0.5 * random()));
+  return Math.round(base * (0.75 + 0.5 * Math.random()));
 }
 
 /**
@@ -38,8 +35,8 @@ export function pauseBefore(attempt: number, random: () => number = Math.random)
  * `work` must be safe to repeat: a locked attempt has been rolled back whole. Gives up with
  * DatabaseBusyError (naming the file and `what`) once `wait.waitMs` has passed.
  */
-export async function retryWhileBusy<T>(db: Db, what: string, work: () => T, wait: LockWait = NO_LOCK_WAIT): Promise<T> {
-  const sleep = wait.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+export async function retryWhileBusy<T>(db: Db, what: string, work: () => T, wait: LockWait = { waitMs: 0 }): Promise<T> {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   const started = Date.now();
   for (let attempt = 0; ; attempt += 1) {
     try {

@@ -5,6 +5,7 @@
  * those retries still becomes the typed DatabaseBusyError, never a bare "database is locked".
  */
 import { ConfigError, DatabaseBusyError, PermanentError, TransientError, type CrmMailError } from '../errors.js';
+import { isDatabaseBusy } from './busy.js';
 
 interface SqliteLikeError {
   code?: unknown;
@@ -16,7 +17,7 @@ export function databaseFault(error: unknown, path: string): CrmMailError | unde
   const code = typeof (error as SqliteLikeError | null)?.code === 'string' ? ((error as SqliteLikeError).code as string) : '';
   const message = typeof (error as SqliteLikeError | null)?.message === 'string' ? ((error as SqliteLikeError).message as string) : '';
   if (!code.startsWith('SQLITE_')) return undefined;
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new DatabaseBusyError(path, undefined, 'a statement', { cause: error, reason: code });
+  if (isDatabaseBusy(error)) return new DatabaseBusyError(path, undefined, 'a statement', { cause: error, reason: code });
   const next = `Then check it with \`crm-mail doctor --db ${path}\`.`;
   const options = { cause: error, reason: code };
   if (code === 'SQLITE_NOTADB') {

@@ -24,7 +24,7 @@ import { walkHistory } from './history.js';
 import { LISTING_CHUNK, walkListing, type ListingProgress } from './listing.js';
 import { deferredSummary, listDeferred } from '../db/deferred.js';
 import { forgetUnsearchableBefore, listUnsearchableTerms } from '../db/unsearchable.js';
-import { storeNewMessages } from './storePage.js';
+import { leasedCommit, storeNewMessages } from './storePage.js';
 import type { AttachmentOutcome, MatchIndex, QuotaRate } from './ports.js';
 import { copyApiStats, gmailRunFigures, pageContextFor, searchesFor, type MailboxWork, type PageContext } from './storePage.js';
 
@@ -356,19 +356,9 @@ async function reconcileAfterRelist(context: PageContext, queries: string[], sin
         labels.push([id, answer.labelIds ?? []]);
       }
     }
-    const before = { ...context.counts };
-    const apply = context.db.transaction(() => {
-      context.confirmLease?.();
+    await leasedCommit(context, `deletions and label changes of ${context.accountEmail}`, () => {
       if (gone.length > 0) context.counts.deleted += context.store.markDeleted(context.accountId, gone);
       for (const [id, labelIds] of labels) if (context.store.setLabels(context.accountId, id, labelIds)) context.counts.labelChanges += 1;
     });
-    await retryWhileBusy(context.db, `deletions and label changes of ${context.accountEmail}`, () => {
-      try {
-        apply.immediate();
-      } catch (error) {
-        Object.assign(context.counts, before);
-        throw error;
-      }
-    }, context.lockWait);
   }
 }

@@ -8,7 +8,7 @@
 import { setBackfillCheckpoint } from '../db/accounts.js';
 import { PermanentError } from '../errors.js';
 import { listingTotalEstimate, serializeCheckpoint, windowedQuery, type ListingCheckpoint } from './checkpoint.js';
-import { storeNewMessages, type PageContext } from './storePage.js';
+import { leasedCommit, storeNewMessages, type PageContext } from './storePage.js';
 import { isRefusedSearch, replacementsFor } from './searches.js';
 import { recordUnsearchableTerm } from '../db/unsearchable.js';
 
@@ -103,7 +103,7 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
       if (!storing && isRefusedSearch(error) && state.pageToken === null && (state.searchListed ?? 0) === 0) {
         const replacement = replacementsFor(context.index, state.queries[queryIndex]!);
         if (replacement) {
-          state = replaceSearch(context, state, queryIndex, replacement, error.message, options.persist);
+          state = await replaceSearch(context, state, queryIndex, replacement, error.message, options.persist);
           continue;
         }
       }
@@ -123,23 +123,23 @@ export async function walkListing(context: PageContext, checkpoint: ListingCheck
 }
 
 /** The checkpoint with search `index` replaced by its halves (or dropped), committed with the unsearchable term. */
-function replaceSearch(
+async function replaceSearch(
   context: PageContext,
   state: ListingCheckpoint,
   index: number,
   replacement: { queries: string[]; unsearchable?: string },
   error: string,
   persist: boolean,
-): ListingCheckpoint {
+): Promise<ListingCheckpoint> {
   const queries = [...state.queries];
   queries.splice(index, 1, ...replacement.queries);
   const estimates = [...(state.estimates ?? [])];
   if (estimates.length > index) estimates.splice(index, 1, ...replacement.queries.map(() => 0));
   const next: ListingCheckpoint = { ...state, queries, estimates };
-  context.db.transaction(() => {
+  await leasedCommit(context, `the searches of ${context.accountEmail}`, () => {
     if (replacement.unsearchable !== undefined) recordUnsearchableTerm(context.db, context.accountId, replacement.unsearchable, error);
     if (persist) setBackfillCheckpoint(context.db, context.accountId, serializeCheckpoint(next));
-  })();
+  });
   return next;
 }
 

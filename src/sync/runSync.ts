@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Db } from '../db/open.js';
 import { getAccountByEmail, listAccounts, recordAccountFailure, type Account } from '../db/accounts.js';
 import { acquireLease, currentLease, pidIsAlive, releaseLease, renewLease, type LeaseHolder, type LeaseOptions, type TakeoverReason } from '../db/lease.js';
-import { isDatabaseBusy, retryWhileBusy, type LockWait } from '../db/busy.js';
+import { retryWhileBusy, type LockWait } from '../db/busy.js';
 import { closeInterruptedRuns, emptyCounts, finishRun, startRun } from '../db/syncRuns.js';
 import { DatabaseBusyError, LeaseLostError, NotFoundError, UsageError } from '../errors.js';
 import { runKindFor, syncAccount, type AccountProgress, type AccountSyncResult } from './accountSync.js';
@@ -93,9 +93,10 @@ export async function withSyncLease<T>(
   const timer = setInterval(() => {
     try {
       if (!renewLease(db, lease)) lost = true;
-    } catch (error) {
-      // The CRM holds the write lock: the lease lasts ten renewals, the next tick renews it.
-      if (!isDatabaseBusy(error)) throw error;
+    } catch {
+      // Never thrown from a timer (nothing would catch it; the process would die mid-page). A locked
+      // file: the lease lasts ten renewals, the next tick renews it. Anything else: the next page's
+      // confirm() renews inside its own transaction and fails there, through the run's error path.
     }
   }, Math.max(1000, Math.floor(lease.ttlMs / RENEWALS_PER_LEASE)));
   timer.unref();

@@ -28,6 +28,29 @@ export interface PageContext {
   confirmLease?: () => void;
 }
 
+/**
+ * Commits `work` as one transaction of this sync's: the lease is confirmed first (a holder whose
+ * lease was taken over writes nothing more: no page half-stored, no checkpoint moved), the CRM's
+ * write lock is waited out, and the counts a rolled-back attempt made are put back. IMMEDIATE: the
+ * write lock is taken (or waited for) first; a deferred transaction that has read gets SQLITE_BUSY
+ * at its first write without waiting at all while the CRM holds the lock.
+ */
+export async function leasedCommit(context: Pick<PageContext, 'db' | 'counts' | 'lockWait' | 'confirmLease'>, what: string, work: () => void): Promise<void> {
+  const commit = context.db.transaction(() => {
+    context.confirmLease?.();
+    work();
+  });
+  await retryWhileBusy(context.db, what, () => {
+    const before = { ...context.counts };
+    try {
+      commit.immediate();
+    } catch (error) {
+      Object.assign(context.counts, before);
+      throw error;
+    }
+  }, context.lockWait);
+}
+
 /** What each operation on one mailbox (sync, remote rematch, verify) is given. */
 export interface MailboxWork {
   db: Db;
@@ -190,11 +213,7 @@ export async function storeNewMessages(context: PageContext, ids: string[], sour
 
   let stored = 0;
   let matched = 0;
-  // IMMEDIATE: the write lock is taken (or waited for) first. A deferred transaction that has read
-  // gets SQLITE_BUSY at its first write without waiting at all while the CRM holds the lock.
-  const commit = context.db.transaction(() => {
-    // First: a holder whose lease was taken over writes nothing more (no page half-stored, no checkpoint moved).
-    context.confirmLease?.();
+  await leasedCommit(context, `storing a page of ${context.accountEmail}`, () => {
     stored = 0;
     matched = 0;
     for (const item of ready) {
@@ -212,16 +231,5 @@ export async function storeNewMessages(context: PageContext, ids: string[], sour
     context.counts.deferred += failures.length;
     alsoInTransaction();
   });
-  const attempt = (): void => {
-    // A rolled-back attempt leaves no count behind (the hook may count deletions and label changes too).
-    const before = { ...context.counts };
-    try {
-      commit.immediate();
-    } catch (error) {
-      Object.assign(context.counts, before);
-      throw error;
-    }
-  };
-  await retryWhileBusy(context.db, `storing a page of ${context.accountEmail}`, attempt, context.lockWait);
   return { stored, matched, skippedStored: known.size, gone: fetched.gone.length, deferred: failures.length };
 }
