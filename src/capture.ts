@@ -7,7 +7,8 @@ import type { Db } from './db/open.js';
 import type { CanonicalMessage } from './mail/parse.js';
 import type { InvestorIndex, MatchResult } from './match/investorIndex.js';
 import { bodyDigest } from './mail/parse.js';
-import { findEmailByGmailId, flagDifferingCopies, insertEmail, listEmailsForRematch, matchesOf, replaceMatches, replaceParticipants, setLabels, settleSentDirection, updateEmail, type EmailValues, type SenderCheck } from './db/emails.js';
+import { senderCheck } from './mail/senderAuth.js';
+import { findEmailByGmailId, flagDifferingCopies, insertEmail, listEmailsForRematch, matchesOf, replaceMatches, replaceParticipants, setLabels, settleSentDirection, updateEmail, type EmailValues } from './db/emails.js';
 import { getAttachment, markAttachmentSkipped, upsertAttachmentStub } from './db/attachments.js';
 import { resolveThread } from './threads.js';
 import { storeAttachmentNow, type AttachmentStore } from './attachments.js';
@@ -42,11 +43,6 @@ export function copyId(message: CanonicalMessage): string {
 /** What a mailbox's sharing level keeps of a message: metadata drops the subject as well as the content. */
 function withheldAt(level: ShareLevel): Withheld | null {
   return level === 'full' ? null : level === 'metadata' ? 'subject' : 'body';
-}
-
-/** Who vouches for the copy's sender: Gmail's SENT label (the owner sent it), else its authentication results. */
-function senderCheck(message: CanonicalMessage): SenderCheck {
-  return message.gmailId !== undefined && message.labelIds.includes('SENT') ? 'sent' : message.senderAuth;
 }
 
 function emailValues(input: CaptureInput, threadId: number, level: ShareLevel): EmailValues {
@@ -129,8 +125,6 @@ export function captureMessage(db: Db, input: CaptureInput): CaptureResult {
   // The mailbox's sharing level applies here, where the row is written: nothing it holds back is stored.
   const level = shareLevelOf(db, accountId);
   const threadId = resolveThread(db, {
-    accountId,
-    gmailThreadId: message.gmailThreadId,
     messageKey: message.messageKey,
     gmailMessageId: message.gmailMessageId,
     inReplyTo: message.inReplyTo,

@@ -16,11 +16,11 @@ import type { Db } from './db/open.js';
 import { addThreadKeys, createThread, liveThreadId, mergeThreadsInto, threadIdsForKeys, touchThread } from './db/threads.js';
 
 export interface ThreadInput {
-  accountId: number;
-  /** Gmail's thread of the copy: stored with it, never a join key (see above). */
-  gmailThreadId?: string;
   messageKey: string;
-  /** The Message-ID Gmail gave this copy when it is not the sender's: a reply written in Gmail names it. */
+  /**
+   * The Message-ID Gmail gave this copy when it is not the sender's: a reply written in Gmail names
+   * it. Not stored, so a purge's thread repair (privacy/purge.ts) rebuilds the keys without it.
+   */
   gmailMessageId?: string;
   inReplyTo?: string;
   references: readonly string[];

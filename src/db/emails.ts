@@ -4,6 +4,7 @@
 import type { Db } from './open.js';
 import { nowIso, statement } from './open.js';
 import type { Address } from '../mail/addresses.js';
+import type { SenderCheck } from '../mail/senderAuth.js';
 import type { InvestorMatch, Direction } from '../match/investorIndex.js';
 import type { Withheld, WithheldReason } from './privacy.js';
 
@@ -84,7 +85,6 @@ export interface EmailValues {
 }
 
 /** emails.sender_auth (migration 0013). */
-export type SenderCheck = 'sent' | 'dkim' | 'spf' | 'none';
 
 function params(values: EmailValues): unknown[] {
   return [

@@ -139,7 +139,7 @@ export function isGmailAssignedMessageId(id: string): boolean {
  * The sender's Message-ID of a copy: X-Google-Original-Message-ID where Gmail replaced a broken one,
  * else the Message-ID unless Gmail assigned it; plus the id Gmail serves when it differs.
  */
-export function senderMessageId(served: string, original: string): { messageId: string; gmailMessageId: string } {
+function senderMessageId(served: string, original: string): { messageId: string; gmailMessageId: string } {
   const messageId = original || (isGmailAssignedMessageId(served) ? '' : served);
   return { messageId, gmailMessageId: served !== messageId ? served : '' };
 }
@@ -227,10 +227,7 @@ interface HeaderLine {
 
 /** The raw value of the first header with this (lower-case) name, unfolded. */
 function rawHeader(lines: readonly HeaderLine[], key: string): string | undefined {
-  const found = lines.find((entry) => entry.key === key);
-  if (!found) return undefined;
-  const colon = found.line.indexOf(':');
-  return found.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+  return allRawHeaders(lines, key)[0];
 }
 
 /** The raw values of every header with this (lower-case) name, in header order, unfolded. */

@@ -12,8 +12,20 @@ import { domainOf, registeredDomain } from './addresses.js';
 /** How the From header's sender was vouched for: DKIM, SPF, or not at all. */
 export type SenderAuth = 'dkim' | 'spf' | 'none';
 
+/** Who vouches for a mailbox copy's sender: 'sent' when Gmail's SENT label says the owner sent it. */
+export type SenderCheck = 'sent' | SenderAuth;
+
+/**
+ * A copy read from Gmail with the SENT label was sent by the mailbox's owner, whatever its headers
+ * say; otherwise only Gmail's authentication results vouch for the From domain. A copy read from a
+ * file has no labels, so its results alone count.
+ */
+export function senderCheck(copy: { gmailId?: string; labelIds?: readonly string[]; senderAuth?: SenderAuth }): SenderCheck {
+  return copy.gmailId !== undefined && (copy.labelIds ?? []).includes('SENT') ? 'sent' : (copy.senderAuth ?? 'none');
+}
+
 /** The authserv-id Gmail writes in the Authentication-Results it adds. */
-export const GMAIL_AUTHSERV_ID = 'mx.google.com';
+const GMAIL_AUTHSERV_ID = 'mx.google.com';
 
 interface ResultEntry {
   method: string;
@@ -34,7 +46,7 @@ function withoutComments(value: string): string {
 }
 
 /** The authserv-id and the method results of one header value. */
-export function parseAuthenticationResults(value: string): { authservId: string; results: ResultEntry[] } {
+function parseAuthenticationResults(value: string): { authservId: string; results: ResultEntry[] } {
   const [head = '', ...rest] = withoutComments(value).split(';');
   const authservId = (head.trim().split(/\s+/)[0] ?? '').toLowerCase();
   const results: ResultEntry[] = [];

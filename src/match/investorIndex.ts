@@ -20,6 +20,7 @@ import {
   registeredDomain,
   type Address,
 } from '../mail/addresses.js';
+import { senderCheck, type SenderAuth } from '../mail/senderAuth.js';
 
 export interface InvestorRecord {
   id: number;
@@ -65,7 +66,7 @@ export type MatchableMessage = {
   gmailId?: string;
   labelIds?: readonly string[];
   /** Whether Gmail's Authentication-Results vouch for the From domain ('dkim' / 'spf'), else 'none'. */
-  senderAuth?: string;
+  senderAuth?: SenderAuth;
 };
 
 /** Default bound on one Gmail `q` string, in characters before URL encoding. */
@@ -164,8 +165,8 @@ export class InvestorIndex {
   private sentByFirm(message: MatchableMessage, fromAddress: string, account: string | undefined): boolean {
     const fromFirm = fromAddress !== '' && this.isInternal(fromAddress, account);
     if (message.gmailId === undefined) return fromFirm;
-    if ((message.labelIds ?? []).includes('SENT')) return true;
-    return fromFirm && (message.senderAuth === 'dkim' || message.senderAuth === 'spf');
+    const check = senderCheck(message);
+    return check === 'sent' || (fromFirm && check !== 'none');
   }
 
   /** The exclusion an address falls under, if any. */

@@ -80,8 +80,6 @@ function repairThread(db: Db, threadId: number): boolean {
   deleteThreadKeys(db, threadId);
   for (const member of members) {
     const keys = threadKeys({
-      accountId: member.accountId,
-      gmailThreadId: member.gmailThreadId ?? undefined,
       messageKey: member.messageKey,
       inReplyTo: member.inReplyTo ?? undefined,
       references: member.referencesIds ? member.referencesIds.split(' ').filter((id) => id !== '') : [],
