@@ -419,14 +419,14 @@ export interface UnknownVariable {
 const KNOWN_NAMES = VARIABLES.map((spec) => spec.name);
 
 /** Keys that look like crm-mail settings (CRM_ prefix) but are none: typos that would otherwise be ignored in silence. */
-export function unknownVariables(entries: readonly EnvFileEntry[], file: string): UnknownVariable[] {
+function unknownVariables(entries: readonly EnvFileEntry[], file: string): UnknownVariable[] {
   return entries
     .filter((entry) => entry.key.toUpperCase().startsWith('CRM_') && !KNOWN_NAMES.includes(entry.key))
     .map((entry) => ({ key: entry.key, file, line: entry.line, suggestion: closestName(entry.key, KNOWN_NAMES) }));
 }
 
 /** The known name nearest to `name`, if it is near enough to be a typo (a third of the name's length at most). */
-export function closestName(name: string, known: readonly string[]): string | undefined {
+function closestName(name: string, known: readonly string[]): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const candidate of known) {
     const distance = editDistance(name.toUpperCase(), candidate);
@@ -436,7 +436,7 @@ export function closestName(name: string, known: readonly string[]): string | un
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours (GMIAL -> GMAIL is one). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i += 1) {
     for (let j = 1; j <= b.length; j += 1) {
@@ -451,7 +451,7 @@ export function editDistance(a: string, b: string): number {
 
 export function describeUnknown(unknown: UnknownVariable): string {
   const hint = unknown.suggestion ? `did you mean ${unknown.suggestion}?` : 'crm-mail does not read it';
-  return `${unknown.file} line ${unknown.line}: ${unknown.key} is not a crm-mail setting and is ignored (${hint})`;
+  return `${placeText(unknown)}: ${unknown.key} is not a crm-mail setting and is ignored (${hint})`;
 }
 
 export interface LoadedEnvFile {

@@ -35,7 +35,7 @@ Examples:
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 Gmail integration off, 4 auth,
 5 rate limit or Gmail unavailable, 7 not found, 8 conflict (already decided), 9 permanent error,
-130 review interrupted. sync and verify exit with their most severe account outcome (README).
+10 the CRM held its database write lock too long, 11 sync lost its lease, 130 review interrupted. sync and verify exit with their most severe account outcome (README).
 Off a terminal (cron, a pipe, a file) every line starts with the UTC time, e.g.
 2026-12-03T07:15:04.118Z; --json documents never do (README, "Log format").`,
     );

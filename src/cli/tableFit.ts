@@ -26,7 +26,7 @@ export interface ColumnPlan {
 }
 
 /** The width a terminal line has when nothing says otherwise. */
-export const DEFAULT_WIDTH = 80;
+const DEFAULT_WIDTH = 80;
 
 /** One space of padding either side of the text, and one border character per column plus one. */
 export function lineWidth(widths: readonly number[]): number {
@@ -34,7 +34,7 @@ export function lineWidth(widths: readonly number[]): number {
 }
 
 /** How wide text is on a terminal, near enough: code points (cli-table3 cuts to its exact measure). */
-export function textWidth(text: string): number {
+function textWidth(text: string): number {
   return Math.max(0, ...text.split('\n').map((line) => Array.from(line).length));
 }
 
@@ -112,7 +112,7 @@ function isBlank(cell: string | undefined): boolean {
 }
 
 /** Words onto lines of at most `width` characters (a longer word keeps its own line), each ending with a newline. */
-export function wrapWords(text: string, width: number): string {
+function wrapWords(text: string, width: number): string {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {

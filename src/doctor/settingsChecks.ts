@@ -83,7 +83,7 @@ function readKeyFile(path: string): KeyFileFacts {
   return { clientEmail: key.client_email, clientId: typeof key.client_id === 'string' ? key.client_id : undefined };
 }
 
-const NEW_KEY_FIX =
+export const NEW_KEY_FIX =
   'create a JSON key for the service account (Google Cloud console > IAM & Admin > Service accounts > Keys > Add key > JSON) and point CRM_GMAIL_SA_KEY_PATH at it';
 
 /** Domain-wide delegation needs a private, well-formed key file; OAuth needs its client and the sealing key. */

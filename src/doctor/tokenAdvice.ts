@@ -6,15 +6,14 @@
  */
 import type { AuthMethod } from '../config.js';
 import { CREDENTIAL_REASON } from '../errors.js';
-import { GMAIL_SCOPE } from './settingsChecks.js';
+import { GMAIL_SCOPE, NEW_KEY_FIX } from './settingsChecks.js';
 
 export interface TokenFailure {
   kind?: string;
   reason?: string;
 }
 
-export const NEW_KEY_FILE_FIX =
-  'replace the key file: create a new JSON key for the service account (Google Cloud console > IAM & Admin > Service accounts > Keys > Add key > JSON), point CRM_GMAIL_SA_KEY_PATH at it and chmod 600 it';
+const NEW_KEY_FILE_FIX = `replace the key file: ${NEW_KEY_FIX}, then chmod 600 it`;
 
 const DELEGATION_FIX = `in the Admin console (Security > Access and data control > API controls > Domain-wide delegation) authorize the service account's client id for ${GMAIL_SCOPE}; a new grant can take a while to apply`;
 

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export type AssignedReason = 'MISSING' | 'BROKEN';
+type AssignedReason = 'MISSING' | 'BROKEN';
 
 // RFC 5322 3.6.4: "<" dot-atom-text "@" (dot-atom-text / no-fold-literal) ">", CFWS around.
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
@@ -25,7 +25,7 @@ export function isWellFormedMessageId(value: string): boolean {
  * help shows `55760c10.0f4e810a.SMTPIN_ADDED_REJECT_SESSION.56cd.ffffd72a.GMR@mx.google.com`),
  * derived from `seed` so that a run is reproducible.
  */
-export function gmailAssignedId(reason: AssignedReason, seed: string): string {
+function gmailAssignedId(reason: AssignedReason, seed: string): string {
   const hex = createHash('sha256').update(seed).digest('hex');
   return `<${hex.slice(0, 8)}.${hex.slice(8, 16)}.SMTPIN_ADDED_${reason}.${hex.slice(16, 20)}.${hex.slice(20, 28)}.GMR@mx.google.com>`;
 }

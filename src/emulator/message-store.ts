@@ -231,7 +231,7 @@ export function stripBrackets(value: string): string {
 }
 
 /** A subject as Gmail's conversation view compares it: reply and forward prefixes gone, spaces folded, case ignored. */
-export function conversationSubject(subject: string): string {
+function conversationSubject(subject: string): string {
   let rest = subject.replace(/\s+/g, ' ').trim();
   for (;;) {
     const next = rest.replace(/^(?:re|fwd?|aw|sv|tr|wg)\s*(?:\[\d+\])?\s*:\s*/i, '');

@@ -286,7 +286,7 @@ function addressList(json: string | null): string {
   }
 }
 
-export const UNVERIFIED_SENDER_WARNING =
+const UNVERIFIED_SENDER_WARNING =
   'unverified sender: Gmail recorded no DKIM or SPF pass for the From domain and no mailbox holds it as sent, so the From header may be forged';
 
 /** What a reviewer should know before trusting a proposal's message. */

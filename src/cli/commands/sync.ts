@@ -13,7 +13,7 @@ export function leaseHeldLine(holder: LeaseHolder, what = 'sync'): string {
 }
 
 /** What a takeover means: the previous holder's lease ran out (it may still be running, and will stop), or its process is gone. */
-export function takeoverLine(holder: LeaseHolder, reason: TakeoverReason | undefined): string {
+function takeoverLine(holder: LeaseHolder, reason: TakeoverReason | undefined): string {
   const who = `pid ${holder.pid} on ${holder.host}`;
   if (reason === 'not_running') return `note: took over the lease of ${who}: that process is no longer running.`;
   return (
