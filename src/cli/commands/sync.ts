@@ -79,10 +79,11 @@ With --verbose, stderr gets per account the path taken (backfill, incremental, r
 re-list when the cursor expired or went stale), each Gmail method's calls, units, retries and
 rate-limit answers (throttled), the time waited for quota, and the messages deferred.
 Exit codes: 0 every account synced; otherwise the most severe account outcome (the others still
-ran): 4 auth or key file, 2 configuration, 1 another failure, 10 the CRM held its database write
-lock longer than CRM_GMAIL_DB_LOCK_WAIT_SEC (the run is recorded, the cursor kept), 5 Gmail
-unavailable, 11 this sync stalled longer than its lease (CRM_GMAIL_LEASE_SECONDS), another took
-it over, and this one stopped at a page boundary; 3 integration off. A shorter CRM lock is
+ran): 4 auth or key file, 2 configuration, 9 permanent, 7 not found, 1 another failure, 10 the
+CRM held its database write lock longer than CRM_GMAIL_DB_LOCK_WAIT_SEC (the run is recorded, the
+cursor kept), 5 Gmail unavailable, 11 this sync stalled longer than its lease
+(CRM_GMAIL_LEASE_SECONDS), another took it over, and this one stopped at a page boundary;
+3 integration off. A shorter CRM lock is
 waited out.`,
     )
     .action(async (options: { account?: string; propose: boolean; maxMinutes?: string }) => {
